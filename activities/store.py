@@ -1,0 +1,209 @@
+"""The inquiry registry, audit trail and read model: session-first functions and their activities.
+
+Every write is one atomic statement keyed on a unique column (`INSERT .. ON CONFLICT DO NOTHING`,
+a conditional `UPDATE`), so a retried activity, or two workers racing, can never add a second row
+or move the read model backwards. The functions take a session and leave committing to the caller;
+`StoreActivities` wraps the writes in one transaction each and runs them off the event loop.
+
+Errors: `InquiryNotRegistered` (non-retryable `ApplicationError`) when a snapshot names an
+inquiry the registry has never seen, which only a workflow that skipped `register_inquiry` causes.
+Database errors propagate unchanged and Temporal retries them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Table, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, select, update
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from models.activities import (
+    AuditEvent,
+    InquirySnapshot,
+    RecordInput,
+    RegisterInquiryInput,
+    RegisterInquiryResult,
+)
+from models.contract import Stage
+from models.store import AuditRecord, InquiryRecord, OutboxRecord
+
+CLOSED_STAGES = (Stage.CLOSED.value, Stage.WITHDRAWN.value)
+
+
+def insert_ignoring_duplicates(
+    *, session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]], key: str
+) -> None:
+    """Insert `rows`, silently skipping any whose `key` already exists (PostgreSQL and SQLite)."""
+    if not rows:
+        return
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.exec(
+            postgresql.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=[key])
+        )
+    elif dialect == "sqlite":
+        session.exec(
+            sqlite.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=[key])
+        )
+    else:
+        raise NotImplementedError(f"the store does not support the {dialect} dialect")
+
+
+def register_inquiry(
+    *, session: Session, request: RegisterInquiryInput, now: datetime
+) -> RegisterInquiryResult:
+    """Claim `inquiry_id` for `request.run_id`, or report the run that claimed it first."""
+    row: dict[str, Any] = {
+        "inquiry_id": request.inquiry_id,
+        "workflow_id": request.workflow_id,
+        "first_run_id": request.run_id,
+        "sector": request.sector.value,
+        "stage": Stage.RECEIVED.value,
+        "categories": [],
+        "compliance_flags": [],
+        "sla_breached": False,
+        "version": 0,
+        "received_at": request.received_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+    insert_ignoring_duplicates(session=session, model=InquiryRecord, rows=[row], key="inquiry_id")
+    owner = session.exec(
+        select(InquiryRecord.first_run_id).where(InquiryRecord.inquiry_id == request.inquiry_id)
+    ).one()
+    return RegisterInquiryResult(accepted=owner == request.run_id, first_run_id=owner)
+
+
+def record_events(*, session: Session, events: Sequence[AuditEvent]) -> None:
+    """Add each event once: an `event_key` already stored is skipped."""
+    rows = [
+        {
+            **event.model_dump(mode="python", exclude={"detail", "stage"}),
+            "stage": event.stage.value,
+            # JSON mode turns dates, enums and the like in the detail into plain JSON values.
+            "detail": event.model_dump(mode="json")["detail"],
+        }
+        for event in events
+    ]
+    insert_ignoring_duplicates(session=session, model=AuditRecord, rows=rows, key="event_key")
+
+
+def apply_snapshot(*, session: Session, snapshot: InquirySnapshot) -> bool:
+    """Move the read model to `snapshot` unless it already holds this version or a newer one.
+
+    Returns whether the row changed. Raises `InquiryNotRegistered` if there is no row at all.
+    """
+    values = snapshot.model_dump(
+        mode="json", exclude={"inquiry_id", "received_at", "updated_at", "closed_at"}
+    )
+    result = session.exec(
+        update(InquiryRecord)
+        .where(col(InquiryRecord.inquiry_id) == snapshot.inquiry_id)
+        .where(col(InquiryRecord.version) < snapshot.version)
+        .values(
+            **values,
+            received_at=snapshot.received_at,
+            updated_at=snapshot.updated_at,
+            closed_at=snapshot.closed_at,
+        )
+    )
+    if result.rowcount:
+        return True
+    if find_inquiry(session=session, inquiry_id=snapshot.inquiry_id) is None:
+        raise ApplicationError(
+            "the snapshot names an inquiry that was never registered",
+            type="InquiryNotRegistered",
+            non_retryable=True,
+        )
+    return False
+
+
+def find_inquiry(*, session: Session, inquiry_id: str) -> InquiryRecord | None:
+    return session.get(InquiryRecord, inquiry_id)
+
+
+def list_audit(*, session: Session, inquiry_id: str) -> list[AuditRecord]:
+    """The inquiry's audit trail in the order things happened (ties in the order recorded)."""
+    return list(
+        session.exec(
+            select(AuditRecord)
+            .where(AuditRecord.inquiry_id == inquiry_id)
+            .order_by(col(AuditRecord.at), col(AuditRecord.id))
+        ).all()
+    )
+
+
+def list_outbox(*, session: Session, inquiry_id: str) -> list[OutboxRecord]:
+    return list(
+        session.exec(
+            select(OutboxRecord)
+            .where(OutboxRecord.inquiry_id == inquiry_id)
+            .order_by(col(OutboxRecord.id))
+        ).all()
+    )
+
+
+def count_open_by_owner(*, session: Session, owner_ids: Sequence[str]) -> dict[str, int]:
+    """Open inquiries (neither closed nor withdrawn) per owner; every owner asked is present."""
+    counts = dict.fromkeys(owner_ids, 0)
+    if not counts:
+        return counts
+    rows = session.exec(
+        select(InquiryRecord.owner, func.count())
+        .where(col(InquiryRecord.owner).in_(list(counts)))
+        .where(col(InquiryRecord.stage).not_in(CLOSED_STAGES))
+        .group_by(col(InquiryRecord.owner))
+    ).all()
+    for owner, count in rows:
+        if owner is not None:
+            counts[owner] = count
+    return counts
+
+
+class OwnerLoad:
+    """`await OwnerLoad(engine)(owner_ids)`: open inquiries per owner, for least-loaded routing."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def __call__(self, owner_ids: list[str]) -> dict[str, int]:
+        return await asyncio.to_thread(self._count, owner_ids)
+
+    def _count(self, owner_ids: list[str]) -> dict[str, int]:
+        with Session(self._engine) as session:
+            return count_open_by_owner(session=session, owner_ids=owner_ids)
+
+
+class StoreActivities:
+    """Registry and audit writes; built once in the worker with the store's engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name="register_inquiry")
+    async def register_inquiry(self, request: RegisterInquiryInput) -> RegisterInquiryResult:
+        return await asyncio.to_thread(self._register, request)
+
+    @activity.defn(name="record_events")
+    async def record_events(self, request: RecordInput) -> None:
+        await asyncio.to_thread(self._record, request)
+
+    def _register(self, request: RegisterInquiryInput) -> RegisterInquiryResult:
+        with Session(self._engine) as session:
+            result = register_inquiry(session=session, request=request, now=datetime.now(UTC))
+            session.commit()
+            return result
+
+    def _record(self, request: RecordInput) -> None:
+        with Session(self._engine) as session:
+            record_events(session=session, events=request.events)
+            if request.snapshot is not None:
+                apply_snapshot(session=session, snapshot=request.snapshot)
+            session.commit()

@@ -1,0 +1,97 @@
+"""Connections shared by the entry points: Temporal through its own environment configuration,
+with the one data converter every client of this project uses.
+
+A payload codec (encryption) will be added here, in `data_converter`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.envconfig import ClientConfig
+
+from workflows.visibility import ALL_KEYS
+
+data_converter: DataConverter = pydantic_data_converter
+
+DEFAULT_ADDRESS = "127.0.0.1:7233"
+
+
+async def connect(env: Mapping[str, str] | None = None) -> Client:
+    """TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and profiles."""
+    config = ClientConfig.load_client_connect_config(override_env_vars=env)
+    config.setdefault("target_host", DEFAULT_ADDRESS)
+    return await Client.connect(**config, data_converter=data_converter)
+
+
+class SearchAttributesMissing(RuntimeError):
+    """The namespace lacks the contract's search attributes; workflows would stall on upsert."""
+
+
+async def ensure_search_attributes(client: Client, *, register: bool) -> list[str]:
+    """Check the contract's search attributes; register the missing ones when allowed.
+
+    Returns the names it registered. Without them every inquiry's workflow task would fail on
+    its first upsert, so a worker refuses to start rather than take work it cannot do.
+    """
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    known = dict(existing.custom_attributes) | dict(existing.system_attributes)
+    missing = {
+        key.name: IndexedValueType.ValueType(_indexed(key.indexed_value_type))
+        for key in ALL_KEYS
+        if key.name not in known
+    }
+    wrong = [
+        key.name
+        for key in ALL_KEYS
+        if key.name in known and known[key.name] != _indexed(key.indexed_value_type)
+    ]
+    if wrong:
+        raise SearchAttributesMissing(f"search attributes with the wrong type: {', '.join(wrong)}")
+    if not missing:
+        return []
+    if not register:
+        raise SearchAttributesMissing(
+            "register these search attributes on the namespace first: "
+            + ", ".join(f"{name}={_type_name(kind)}" for name, kind in missing.items())
+        )
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+    )
+    return sorted(missing)
+
+
+def _indexed(kind: SearchAttributeIndexedValueType) -> int:
+    return int(kind.value)
+
+
+def _type_name(kind: int) -> str:
+    return (
+        IndexedValueType.Name(IndexedValueType.ValueType(kind))
+        .removeprefix("INDEXED_VALUE_TYPE_")
+        .title()
+        .replace("_", "")
+    )
+
+
+def search_attribute_flags() -> list[str]:
+    """`--search-attribute Name=Type` for `temporal server start-dev`."""
+    flags: list[str] = []
+    for key in ALL_KEYS:
+        kind = _type_name(_indexed(key.indexed_value_type))
+        flags += ["--search-attribute", f"{key.name}={kind}"]
+    return flags
+
+
+__all__ = ["connect", "data_converter", "ensure_search_attributes", "search_attribute_flags"]

@@ -1,0 +1,194 @@
+"""Inputs and results of the activities: one model each way, evolved by adding optional fields.
+
+These travel through workflow history as payloads (so a payload codec encrypts them); personal
+data may appear here, never in the error messages or log lines that the activities produce.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.contract import (
+    ComplianceFlag,
+    Department,
+    InquiryIntake,
+    Policy,
+    RuleHit,
+    Sector,
+    Stage,
+    Urgency,
+)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- triage, policy, ownership, reviewers ----------------------------------------------------
+
+
+class TriageInput(Model):
+    intake: InquiryIntake
+
+
+class TriageResult(Model):
+    categories: list[Department]
+    compliance_flags: list[ComplianceFlag]
+    urgency: Urgency
+    tier: Literal[1, 2, 3]
+    distress: bool
+    rules_fired: list[RuleHit]
+
+
+class ResolvePolicyInput(Model):
+    overrides: Policy | None = None
+
+
+class ResolvedPolicy(Model):
+    """Every timer with its value for each tier, fixed in history when the inquiry starts."""
+
+    survey_delay: timedelta
+    survey_reminder: timedelta
+    survey_window: timedelta
+    compliance_sla: dict[Literal["1", "2", "3"], timedelta]
+    department_sla: timedelta
+    resolution_sla: dict[Literal["1", "2", "3"], timedelta]
+    # Tier 1 inquiries with no compliance flag are released without a reviewer when true.
+    auto_release_tier1: bool = True
+
+
+class AssignOwnerInput(Model):
+    workflow_id: str
+    sector: Sector
+    categories: list[Department]
+    tier: int
+    exclude: list[str] = Field(default_factory=list)
+
+
+class AssignedOwner(Model):
+    owner_id: str
+    team: str
+    reason: str
+
+
+class LoadReviewersInput(Model):
+    sector: Sector
+    tier: int
+
+
+class Reviewer(Model):
+    reviewer_id: str
+    roles: list[str]
+
+
+class ReviewerRoster(Model):
+    reviewers: list[Reviewer]
+
+
+# --- departments ----------------------------------------------------------------------------
+
+
+class DepartmentRequest(Model):
+    """What one department is sent: the case, and no contact details."""
+
+    workflow_id: str
+    inquiry_id: str
+    department: Department
+    sector: Sector
+    tier: int
+    urgency: Urgency
+    compliance_flags: list[ComplianceFlag]
+    categories: list[Department]
+    customer_id: str
+    subject: str
+    body: str
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.workflow_id}:{self.department.value}"
+
+
+class DepartmentAnswer(Model):
+    case_ref: str
+    status: Literal["completed", "accepted"]
+    summary: str | None = None
+
+
+# --- the store: registry, audit trail, read model, outbox -------------------------------------
+
+
+class RegisterInquiryInput(Model):
+    inquiry_id: str
+    workflow_id: str
+    run_id: str
+    sector: Sector
+    received_at: datetime
+
+
+class RegisterInquiryResult(Model):
+    accepted: bool
+    first_run_id: str
+
+
+class AuditEvent(Model):
+    """One documented step. `event_key` is unique: a retried write never adds a second row."""
+
+    event_key: str
+    inquiry_id: str
+    workflow_id: str
+    at: datetime
+    actor: str
+    action: str
+    stage: Stage
+    detail: dict[str, object] = Field(default_factory=dict)
+
+
+class InquirySnapshot(Model):
+    """The read model's row for one inquiry; `version` only grows, so late writes lose."""
+
+    inquiry_id: str
+    workflow_id: str
+    version: int
+    sector: Sector
+    stage: Stage
+    tier: int | None = None
+    urgency: Urgency | None = None
+    categories: list[Department] = Field(default_factory=list)
+    compliance_flags: list[ComplianceFlag] = Field(default_factory=list)
+    owner: str | None = None
+    sla_breached: bool = False
+    received_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    resolution_ref: str | None = None
+
+
+class RecordInput(Model):
+    events: list[AuditEvent] = Field(default_factory=list)
+    snapshot: InquirySnapshot | None = None
+
+
+MessageKind = Literal["acknowledgement", "resolution", "owner_notice"]
+
+
+class OutboxMessage(Model):
+    """A message to a customer or a staff member. `message_key` is unique in the outbox."""
+
+    message_key: str
+    inquiry_id: str
+    workflow_id: str
+    kind: MessageKind
+    audience: Literal["customer", "staff"]
+    recipient: str
+    channel: str
+    subject: str
+    body: str
+
+
+class MessageReceipt(Model):
+    message_key: str
+    status: Literal["sent", "queued"]
+    sent_at: datetime | None = None

@@ -1,0 +1,327 @@
+"""The public wire contract (shared/CONTRACT.md): intake, signals, status and outcome.
+
+Every model here is a promise to a system outside this code base. Fields are only ever added
+(optional, with defaults), never renamed, so running workflows keep decoding their history.
+Models that arrive from outside forbid unknown fields; models we send out allow readers to ignore
+what they do not know.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+InquiryId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+ActorId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class Inbound(BaseModel):
+    """A payload written by someone else: unknown fields are an error, not a silent drop."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Outbound(BaseModel):
+    """A payload we produce: readers may ignore fields they do not know."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- vocabularies -------------------------------------------------------------------------
+
+
+class Sector(StrEnum):
+    HEALTHCARE = "healthcare"
+    LEGAL = "legal"
+    ECOMMERCE = "ecommerce"
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    CHAT = "chat"
+    PORTAL = "portal"
+    LETTER = "letter"
+
+
+class Department(StrEnum):
+    BILLING = "billing"
+    CLINICAL = "clinical"
+    LEGAL = "legal"
+
+
+class ComplianceFlag(StrEnum):
+    HIPAA = "HIPAA"
+    GDPR = "GDPR"
+    PRIVILEGE = "PRIVILEGE"
+    LITIGATION = "LITIGATION"
+    PCI = "PCI"
+
+
+class Urgency(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Stage(StrEnum):
+    RECEIVED = "received"
+    TRIAGED = "triaged"
+    ROUTING = "routing"
+    DRAFTING = "drafting"
+    AWAITING_COMPLIANCE = "awaiting_compliance"
+    COMMUNICATING = "communicating"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+Tier = Literal[1, 2, 3]
+
+
+# --- intake -------------------------------------------------------------------------------
+
+
+class Customer(Inbound):
+    customer_id: Annotated[str, Field(min_length=1, max_length=128)]
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    preferred_contact: Literal["email", "sms", "phone", "letter"] | None = None
+
+
+PerTier = timedelta | dict[Literal["1", "2", "3"], timedelta]
+
+
+class Policy(Inbound):
+    """Timer overrides, ISO 8601 durations; a per-tier key takes one duration or one per tier."""
+
+    survey_delay: timedelta | None = None
+    survey_reminder: timedelta | None = None
+    survey_window: timedelta | None = None
+    compliance_sla: PerTier | None = None
+    department_sla: timedelta | None = None
+    resolution_sla: PerTier | None = None
+
+    @model_validator(mode="after")
+    def _positive(self) -> Policy:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            values = value.values() if isinstance(value, dict) else [value]
+            if any(v is not None and v <= timedelta(0) for v in values):
+                raise ValueError(f"{name} must be a positive duration")
+        return self
+
+
+class InquiryIntake(Inbound):
+    inquiry_id: InquiryId
+    sector: Sector
+    channel: Channel
+    received_at: AwareDatetime
+    customer: Customer
+    subject: Annotated[str, Field(min_length=1, max_length=200)]
+    body: Annotated[str, Field(min_length=1, max_length=20000)]
+    topics: list[Department] | None = None
+    policy: Policy | None = None
+
+    @property
+    def workflow_id(self) -> str:
+        return workflow_id_for(self.inquiry_id)
+
+
+def workflow_id_for(inquiry_id: str) -> str:
+    return f"inquiry-{inquiry_id}"
+
+
+# --- signals ------------------------------------------------------------------------------
+
+
+class ComplianceDecision(Inbound):
+    reviewer_id: ActorId
+    decision: Literal["approve", "reject"]
+    note: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _reject_needs_note(self) -> ComplianceDecision:
+        if self.decision == "reject" and not self.note:
+            raise ValueError("note is required when the decision is reject")
+        return self
+
+
+class DepartmentResult(Inbound):
+    department: Department
+    case_ref: Annotated[str, Field(min_length=1, max_length=128)]
+    status: Literal["completed", "failed", "needs_info"]
+    summary: str | None = Field(default=None, max_length=20000)
+
+
+class ReviseResponse(Inbound):
+    author_id: ActorId
+    text: Annotated[str, Field(min_length=1, max_length=20000)]
+
+
+class ReassignOwner(Inbound):
+    owner_id: ActorId
+    by: ActorId
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class Escalate(Inbound):
+    by: ActorId
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class SurveyResponse(Inbound):
+    csat: int | None = Field(default=None, ge=1, le=5)
+    nps: int | None = Field(default=None, ge=0, le=10)
+    ces: int | None = Field(default=None, ge=1, le=7)
+    comment: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _at_least_one_score(self) -> SurveyResponse:
+        if self.csat is None and self.nps is None and self.ces is None:
+            raise ValueError("at least one of csat, nps, ces is required")
+        return self
+
+
+class Reopen(Inbound):
+    by: ActorId
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class Withdraw(Inbound):
+    by: ActorId
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class AddNote(Inbound):
+    author_id: ActorId
+    text: Annotated[str, Field(min_length=1, max_length=20000)]
+    kind: Literal["note", "sentiment"] = "note"
+
+
+SIGNAL_PAYLOADS: dict[str, type[Inbound]] = {
+    "compliance_decision": ComplianceDecision,
+    "department_result": DepartmentResult,
+    "revise_response": ReviseResponse,
+    "reassign_owner": ReassignOwner,
+    "escalate": Escalate,
+    "survey_response": SurveyResponse,
+    "reopen": Reopen,
+    "withdraw": Withdraw,
+    "add_note": AddNote,
+}
+
+
+# --- status query and outcome ---------------------------------------------------------------
+
+
+class RuleHit(Outbound):
+    rule_id: str
+    description: str
+    effect: str
+
+
+class OwnerAssignment(Outbound):
+    owner_id: str
+    team: str | None = None
+    by: str
+    reason: str
+    assigned_at: datetime | None = None
+
+
+class DepartmentState(Outbound):
+    status: Literal["pending", "accepted", "completed", "failed", "needs_info", "overdue"] = (
+        "pending"
+    )
+    case_ref: str | None = None
+    summary: str | None = None
+    detail: str | None = None
+    updated_at: datetime | None = None
+
+
+class Draft(Outbound):
+    version: int
+    author_id: str
+    text: str
+    created_at: datetime
+    checks_passed: bool
+    check_failures: list[str] = Field(default_factory=list)
+
+
+class Review(Outbound):
+    reviewer_id: str
+    decision: Literal["approve", "reject", "policy_release"]
+    note: str | None = None
+    draft_version: int
+    at: datetime
+
+
+class Deadline(Outbound):
+    name: str
+    due_at: datetime
+
+
+class RefusedSignal(Outbound):
+    signal: str
+    reason: str
+    at: datetime
+
+
+class SurveyState(Outbound):
+    sent_at: datetime | None = None
+    csat: int | None = None
+    nps: int | None = None
+    ces: int | None = None
+    answered_at: datetime | None = None
+
+
+class InquiryStatus(Outbound):
+    inquiry_id: str
+    sector: Sector
+    channel: Channel
+    stage: Stage
+    tier: int | None = None
+    urgency: Urgency | None = None
+    categories: list[Department] = Field(default_factory=list)
+    compliance_flags: list[ComplianceFlag] = Field(default_factory=list)
+    distress: bool = False
+    rules_fired: list[RuleHit] = Field(default_factory=list)
+    owner: str | None = None
+    owner_history: list[OwnerAssignment] = Field(default_factory=list)
+    departments: dict[Department, DepartmentState] = Field(default_factory=dict)
+    draft: Draft | None = None
+    compliance: list[Review] = Field(default_factory=list)
+    deadlines: list[Deadline] = Field(default_factory=list)
+    sla_breaches: list[str] = Field(default_factory=list)
+    survey: SurveyState | None = None
+    refused_signals: list[RefusedSignal] = Field(default_factory=list)
+    notes: int = 0
+    resolution_ref: str | None = None
+    received_at: datetime
+    updated_at: datetime | None = None
+
+
+class InquiryOutcome(Outbound):
+    inquiry_id: str
+    stage: Stage
+    owner: str | None
+    owner_history: list[OwnerAssignment]
+    tier: int | None
+    urgency: Urgency | None = None
+    categories: list[Department] = Field(default_factory=list)
+    compliance_flags: list[ComplianceFlag] = Field(default_factory=list)
+    departments: dict[Department, DepartmentState]
+    resolution_ref: str | None
+    approved_by: list[str] = Field(default_factory=list)
+    release: Literal["reviewer", "policy"] | None = None
+    survey: SurveyState | None = None
+    sla_breaches: list[str] = Field(default_factory=list)
+    received_at: datetime
+    triaged_at: datetime | None = None
+    communicated_at: datetime | None = None
+    closed_at: datetime

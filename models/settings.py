@@ -1,0 +1,78 @@
+"""Configuration, read from the environment by the entry points only (worker, starter, simulator).
+
+Temporal's own connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+TEMPORAL_TLS_*) are read by `temporalio.envconfig`, not here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.contract import Department
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        default="development", alias="INQUIRY_ENV"
+    )
+    task_queue: str = Field(default="regulated-inquiries", alias="INQUIRY_TASK_QUEUE")
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DATA_DIR / 'inquiries.db'}", alias="DATABASE_URL"
+    )
+
+    billing_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8081/billing"), alias="BILLING_URL"
+    )
+    clinical_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8081/clinical"), alias="CLINICAL_URL"
+    )
+    legal_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8081/legal"), alias="LEGAL_URL"
+    )
+    billing_token: SecretStr | None = Field(default=None, alias="BILLING_TOKEN")
+    clinical_token: SecretStr | None = Field(default=None, alias="CLINICAL_TOKEN")
+    legal_token: SecretStr | None = Field(default=None, alias="LEGAL_TOKEN")
+    department_timeout: timedelta = Field(
+        default=timedelta(seconds=10), alias="DEPARTMENT_HTTP_TIMEOUT"
+    )
+
+    triage_rules_path: Path = Field(
+        default=PROJECT_ROOT / "config" / "triage_rules.toml", alias="TRIAGE_RULES_PATH"
+    )
+    roster_path: Path = Field(default=PROJECT_ROOT / "config" / "roster.toml", alias="ROSTER_PATH")
+    policy_path: Path = Field(default=PROJECT_ROOT / "config" / "policy.toml", alias="POLICY_PATH")
+
+    @model_validator(mode="after")
+    def _production_needs_real_settings(self) -> Settings:
+        if self.environment == "production":
+            if self.database_url.startswith("sqlite"):
+                raise ValueError("DATABASE_URL must name a server database in production")
+            missing = [d.value.upper() + "_TOKEN" for d in Department if self.token(d) is None]
+            if missing:
+                raise ValueError(f"set {', '.join(missing)} in production")
+        return self
+
+    def department_url(self, department: Department) -> str:
+        url = {
+            Department.BILLING: self.billing_url,
+            Department.CLINICAL: self.clinical_url,
+            Department.LEGAL: self.legal_url,
+        }[department]
+        return str(url).rstrip("/")
+
+    def token(self, department: Department) -> SecretStr | None:
+        return {
+            Department.BILLING: self.billing_token,
+            Department.CLINICAL: self.clinical_token,
+            Department.LEGAL: self.legal_token,
+        }[department]

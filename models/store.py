@@ -1,0 +1,117 @@
+"""The store's tables: inquiry registry and read model, audit trail, outbox, schema version.
+
+These SQLModel tables are touched only inside activities and entry points, never in workflows
+(the workflow sandbox and replay know nothing of a database). The wire shapes that travel through
+history live in `models.activities`; the activities map between the two.
+
+Schema changes go through `activities.db.migrate`, never through `create_all` on these models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+OutboxStatus = Literal["queued", "sent"]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and returned timezone-aware on every dialect.
+
+    SQLite keeps no offset, so a value written at +02:00 would come back naive and two hours off;
+    storing UTC also keeps SQLite's text timestamps sorting in time order.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError("the database returned a timestamp that is not a datetime")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class InquiryRecord(SQLModel, table=True):
+    """One row per inquiry id, kept for good: Temporal forgets runs after retention, we do not."""
+
+    __tablename__ = "inquiry"
+
+    inquiry_id: str = Field(primary_key=True, max_length=64)
+    workflow_id: str = Field(max_length=128)
+    # The run that owns this inquiry id; any later run with the same id is a duplicate.
+    first_run_id: str = Field(max_length=64)
+    sector: str = Field(max_length=32)
+    stage: str = Field(max_length=32, index=True)
+    tier: int | None = None
+    urgency: str | None = Field(default=None, max_length=16)
+    categories: list[str] = Field(default_factory=list, sa_type=JSON)
+    compliance_flags: list[str] = Field(default_factory=list, sa_type=JSON)
+    owner: str | None = Field(default=None, max_length=128, index=True)
+    sla_breached: bool = False
+    # The read model only moves forward: a snapshot with a version not above this one is late.
+    version: int = 0
+    received_at: datetime = Field(sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    resolution_ref: str | None = Field(default=None, max_length=128)
+
+
+class AuditRecord(SQLModel, table=True):
+    """One documented step; `event_key` makes a retried write land once."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_key: str = Field(unique=True, max_length=255)
+    inquiry_id: str = Field(index=True, max_length=64)
+    workflow_id: str = Field(max_length=128)
+    at: datetime = Field(sa_type=UtcDateTime)
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=64)
+    stage: str = Field(max_length=32)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class OutboxRecord(SQLModel, table=True):
+    """A message to a customer or staff member; `message_key` makes a retried send land once."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_key: str = Field(unique=True, max_length=255)
+    inquiry_id: str = Field(index=True, max_length=64)
+    workflow_id: str = Field(max_length=128)
+    kind: str = Field(max_length=32)
+    audience: str = Field(max_length=16)
+    recipient: str = Field(max_length=320)
+    channel: str = Field(max_length=32)
+    subject: str
+    body: str
+    status: str = Field(default="queued", max_length=16)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class SchemaVersion(SQLModel, table=True):
+    """A single row (id 1): the last migration step applied to this database."""
+
+    __tablename__ = "schema_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+    applied_at: datetime = Field(sa_type=UtcDateTime)

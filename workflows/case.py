@@ -1,0 +1,301 @@
+"""The case file: everything the workflow knows about one inquiry, and how it may change.
+
+Pure and deterministic (time is passed in), so the rules are unit-testable without Temporal and
+replay the same. Every change is written down as an audit event in `pending`; the workflow
+hands those to the store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from models.activities import (
+    AuditEvent,
+    InquirySnapshot,
+    ResolvedPolicy,
+    Reviewer,
+    TriageResult,
+)
+from models.contract import (
+    Deadline,
+    Department,
+    DepartmentState,
+    Draft,
+    InquiryIntake,
+    InquiryOutcome,
+    InquiryStatus,
+    OwnerAssignment,
+    RefusedSignal,
+    Review,
+    Stage,
+)
+from workflows.drafting import check_draft
+from workflows.policies import APPROVALS_REQUIRED, SYSTEM
+
+OPEN_FOR_WITHDRAWAL = {
+    Stage.RECEIVED,
+    Stage.TRIAGED,
+    Stage.ROUTING,
+    Stage.DRAFTING,
+    Stage.AWAITING_COMPLIANCE,
+    Stage.FOLLOW_UP,
+}
+TERMINAL = {Stage.CLOSED, Stage.WITHDRAWN}
+SETTLED = {"completed", "failed", "needs_info", "overdue"}
+
+
+class Case:
+    def __init__(self, intake: InquiryIntake, workflow_id: str, run_key: str) -> None:
+        self.intake = intake
+        self.workflow_id = workflow_id
+        self.run_key = run_key
+        self.stage = Stage.RECEIVED
+        self.stage_since: dict[Stage, datetime] = {}
+        self.triage: TriageResult | None = None
+        self.tier: int | None = None
+        self.policy: ResolvedPolicy | None = None
+        self.owner_history: list[OwnerAssignment] = []
+        self.departments: dict[Department, DepartmentState] = {}
+        self.drafts: list[Draft] = []
+        self.reviews: list[Review] = []
+        self.reviewers: dict[str, Reviewer] = {}
+        self.refused: list[RefusedSignal] = []
+        self.pending: list[AuditEvent] = []
+        self.seq = 0
+        self.notes = 0
+        self.withdrawn = False
+        self.resolution_ref: str | None = None
+        self.release: str | None = None
+        self.closed_at: datetime | None = None
+
+    # --- writing it down -----------------------------------------------------------------
+
+    def record(
+        self, now: datetime, actor: str, action: str, detail: dict[str, Any] | None = None
+    ) -> AuditEvent:
+        self.seq += 1
+        event = AuditEvent(
+            event_key=f"{self.workflow_id}:{self.run_key}:{self.seq:06d}",
+            inquiry_id=self.intake.inquiry_id,
+            workflow_id=self.workflow_id,
+            at=now,
+            actor=actor,
+            action=action,
+            stage=self.stage,
+            detail=detail or {},
+        )
+        self.pending.append(event)
+        return event
+
+    def move_to(self, stage: Stage, now: datetime, actor: str = SYSTEM, **detail: Any) -> None:
+        previous, self.stage = self.stage, stage
+        self.stage_since[stage] = now
+        if stage in TERMINAL:
+            self.closed_at = now
+        self.record(
+            now, actor, "stage_changed", {"from": previous.value, "to": stage.value} | detail
+        )
+
+    def refuse(self, signal: str, reason: str, now: datetime, actor: str | None = None) -> None:
+        self.refused.append(RefusedSignal(signal=signal, reason=reason, at=now))
+        self.record(now, actor or "unknown", "signal_refused", {"signal": signal, "reason": reason})
+
+    # --- facts the workflow steps write ----------------------------------------------------
+
+    def triaged(self, result: TriageResult, policy: ResolvedPolicy, now: datetime) -> None:
+        self.triage, self.policy, self.tier = result, policy, result.tier
+        self.departments = {d: DepartmentState() for d in result.categories}
+        self.move_to(
+            Stage.TRIAGED,
+            now,
+            tier=result.tier,
+            urgency=result.urgency.value,
+            categories=[c.value for c in result.categories],
+            compliance_flags=[f.value for f in result.compliance_flags],
+            rules_fired=[hit.rule_id for hit in result.rules_fired],
+        )
+
+    def assign(self, owner_id: str, team: str | None, reason: str, by: str, now: datetime) -> None:
+        entry = OwnerAssignment(owner_id=owner_id, team=team, by=by, reason=reason, assigned_at=now)
+        self.owner_history.append(entry)
+        self.record(now, by, "owner_assigned", entry.model_dump(mode="json"))
+
+    def department_update(
+        self, department: Department, state: DepartmentState, actor: str, now: datetime
+    ) -> None:
+        current = self.departments[department]
+        if current.status in SETTLED and state.status == "accepted":
+            return  # the result signal overtook the activity's own answer
+        self.departments[department] = state.model_copy(update={"updated_at": now})
+        self.record(
+            now,
+            actor,
+            "department_" + state.status,
+            {"department": department.value, "case_ref": state.case_ref, "detail": state.detail},
+        )
+
+    def add_draft(self, text: str, author: str, now: datetime) -> Draft:
+        failures = check_draft(text, self.departments, self.flags)
+        draft = Draft(
+            version=len(self.drafts) + 1,
+            author_id=author,
+            text=text,
+            created_at=now,
+            checks_passed=not failures,
+            check_failures=failures,
+        )
+        self.drafts.append(draft)
+        self.record(
+            now,
+            author,
+            "draft_written",
+            {"version": draft.version, "checks_passed": draft.checks_passed, "failures": failures},
+        )
+        return draft
+
+    def review(self, review: Review) -> None:
+        self.reviews.append(review)
+        self.record(
+            review.at,
+            review.reviewer_id,
+            "compliance_" + review.decision,
+            {"draft_version": review.draft_version, "note": review.note},
+        )
+
+    # --- what the workflow asks ------------------------------------------------------------
+
+    @property
+    def owner(self) -> str | None:
+        return self.owner_history[-1].owner_id if self.owner_history else None
+
+    @property
+    def flags(self) -> list[Any]:
+        return list(self.triage.compliance_flags) if self.triage else []
+
+    @property
+    def draft(self) -> Draft | None:
+        return self.drafts[-1] if self.drafts else None
+
+    def routing_settled(self) -> bool:
+        return all(state.status in SETTLED for state in self.departments.values())
+
+    def decisions(self, version: int, decision: str) -> list[Review]:
+        return [r for r in self.reviews if r.draft_version == version and r.decision == decision]
+
+    def verdict(self, version: int) -> str | None:
+        """Where the checkpoint stands for a draft: revised, rejected, approved, or still open."""
+        if self.draft is None or self.draft.version != version:
+            return "revised"
+        if self.decisions(version, "reject"):
+            return "rejected"
+        if len(self.decisions(version, "approve")) >= APPROVALS_REQUIRED[self.tier or 3]:
+            return "approved"
+        return None
+
+    def releasable_by_policy(self) -> bool:
+        return (
+            bool(self.policy and self.policy.auto_release_tier1)
+            and self.tier == 1
+            and not self.flags
+        )
+
+    def release_by_policy(self, now: datetime) -> None:
+        assert self.draft is not None
+        self.release = "policy"
+        self.review(
+            Review(
+                reviewer_id=SYSTEM,
+                decision="policy_release",
+                note="tier 1 with no compliance flag",
+                draft_version=self.draft.version,
+                at=now,
+            )
+        )
+
+    def deadlines(self) -> list[Deadline]:
+        if self.policy is None or self.tier is None:
+            return []
+        tier = str(self.tier)
+        due: list[Deadline] = []
+        if self.resolution_ref is None and self.stage not in TERMINAL:
+            at = self.intake.received_at + self.policy.resolution_sla[tier]  # type: ignore[index]
+            due.append(Deadline(name="resolution", due_at=at))
+        since = self.stage_since.get(self.stage)
+        if since is not None:
+            if self.stage == Stage.ROUTING:
+                due.append(Deadline(name="department", due_at=since + self.policy.department_sla))
+            if self.stage == Stage.AWAITING_COMPLIANCE:
+                sla: timedelta = self.policy.compliance_sla[tier]  # type: ignore[index]
+                due.append(Deadline(name="compliance", due_at=since + sla))
+        return due
+
+    # --- views -------------------------------------------------------------------------------
+
+    def status(self, now: datetime) -> InquiryStatus:
+        t = self.triage
+        return InquiryStatus(
+            inquiry_id=self.intake.inquiry_id,
+            sector=self.intake.sector,
+            channel=self.intake.channel,
+            stage=self.stage,
+            tier=self.tier,
+            urgency=t.urgency if t else None,
+            categories=t.categories if t else [],
+            compliance_flags=t.compliance_flags if t else [],
+            distress=t.distress if t else False,
+            rules_fired=t.rules_fired if t else [],
+            owner=self.owner,
+            owner_history=self.owner_history,
+            departments=self.departments,
+            draft=self.draft,
+            compliance=self.reviews,
+            deadlines=self.deadlines(),
+            refused_signals=self.refused,
+            notes=self.notes,
+            resolution_ref=self.resolution_ref,
+            received_at=self.intake.received_at,
+            updated_at=now,
+        )
+
+    def snapshot(self, now: datetime) -> InquirySnapshot:
+        t = self.triage
+        return InquirySnapshot(
+            inquiry_id=self.intake.inquiry_id,
+            workflow_id=self.workflow_id,
+            version=self.seq,
+            sector=self.intake.sector,
+            stage=self.stage,
+            tier=self.tier,
+            urgency=t.urgency if t else None,
+            categories=t.categories if t else [],
+            compliance_flags=t.compliance_flags if t else [],
+            owner=self.owner,
+            received_at=self.intake.received_at,
+            updated_at=now,
+            closed_at=self.closed_at,
+            resolution_ref=self.resolution_ref,
+        )
+
+    def outcome(self) -> InquiryOutcome:
+        t = self.triage
+        approvers = [r.reviewer_id for r in self.reviews if r.decision == "approve"]
+        communicated = self.stage_since.get(Stage.COMMUNICATING)
+        return InquiryOutcome(
+            inquiry_id=self.intake.inquiry_id,
+            stage=self.stage,
+            owner=self.owner,
+            owner_history=self.owner_history,
+            tier=self.tier,
+            urgency=t.urgency if t else None,
+            categories=t.categories if t else [],
+            compliance_flags=t.compliance_flags if t else [],
+            departments=self.departments,
+            resolution_ref=self.resolution_ref,
+            approved_by=approvers,
+            release="policy" if self.release == "policy" else ("reviewer" if approvers else None),
+            received_at=self.intake.received_at,
+            triaged_at=self.stage_since.get(Stage.TRIAGED),
+            communicated_at=communicated if self.resolution_ref else None,
+            closed_at=self.closed_at or self.intake.received_at,
+        )

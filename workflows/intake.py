@@ -1,0 +1,47 @@
+"""Decoding what callers send: the workflow input and signal payloads, validated here so that a
+bad one is refused with a clear reason instead of failing workflow tasks forever.
+
+Reasons name fields and rules only: pydantic's input values (which may be personal data) never
+reach an error message, a log line or the history's failure text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class PayloadError(ValueError):
+    """A payload that is not one JSON object of the expected shape; the text is safe to show."""
+
+
+def decode_one(model: type[M], args: Sequence[Any]) -> M:
+    if len(args) != 1:
+        raise PayloadError(f"expected one JSON object, got {len(args)} arguments")
+    (value,) = args
+    if not isinstance(value, dict):
+        raise PayloadError(f"expected a JSON object, got {_json_type(value)}")
+    try:
+        return model.model_validate(value)
+    except ValidationError as err:
+        raise PayloadError(describe(err)) from None
+
+
+def describe(err: ValidationError) -> str:
+    """'customer.customer_id: Field required; sector: Input should be ...', values left out."""
+    problems = []
+    for error in err.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "payload"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)
+
+
+def _json_type(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )

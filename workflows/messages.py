@@ -1,0 +1,49 @@
+"""Fixed message templates. Pure: the text depends only on the arguments.
+
+Customer templates carry no case details (an acknowledgement can go out before anyone has read
+the inquiry); staff notices name the inquiry and the step, never the customer's words.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from models.contract import Customer
+
+ACK_SUBJECT = "We have received your inquiry {inquiry_id}"
+ACK_BODY = (
+    "Thank you for contacting us. Your inquiry {inquiry_id} has been received and is owned by "
+    "{owner}, who will stay responsible for it until it is resolved.\n\n"
+    "You can expect an answer by {due}. You do not need to contact us again in the meantime."
+)
+RESOLUTION_SUBJECT = "Our answer to your inquiry {inquiry_id}"
+
+
+def acknowledgement(inquiry_id: str, owner: str, due: datetime) -> tuple[str, str]:
+    due_text = due.strftime("%A %d %B %Y, %H:%M UTC")
+    return (
+        ACK_SUBJECT.format(inquiry_id=inquiry_id),
+        ACK_BODY.format(inquiry_id=inquiry_id, owner=owner, due=due_text),
+    )
+
+
+def resolution_subject(inquiry_id: str) -> str:
+    return RESOLUTION_SUBJECT.format(inquiry_id=inquiry_id)
+
+
+def owner_notice(inquiry_id: str, what: str) -> tuple[str, str]:
+    return (f"Inquiry {inquiry_id}: {what}", f"Inquiry {inquiry_id} needs you: {what}.")
+
+
+def customer_address(customer: Customer, channel: str) -> tuple[str, str]:
+    """Where a customer message goes: the preferred contact if we have it, else what we have."""
+    preferred = customer.preferred_contact
+    by_channel = {"email": customer.email, "sms": customer.phone, "phone": customer.phone}
+    if preferred and (address := by_channel.get(preferred)):
+        return preferred, address
+    if customer.email:
+        return "email", customer.email
+    if customer.phone:
+        return "sms", customer.phone
+    # No address on file: the outbox holds it for the intake channel's own delivery.
+    return channel, customer.customer_id

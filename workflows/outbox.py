@@ -1,0 +1,66 @@
+"""Messages the workflow sends through the outbox: to the customer and to the owner.
+
+Each carries a message key made from the workflow's identity, so a retried send or a replayed
+workflow never delivers twice; each send is documented in the audit trail.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.messaging import MessagingActivities
+    from models.activities import MessageKind, OutboxMessage
+
+from workflows import messages, policies
+from workflows.case import Case
+from workflows.policies import SYSTEM
+
+
+async def to_customer(case: Case, kind: MessageKind, key: str, subject: str, body: str) -> str:
+    channel, address = messages.customer_address(case.intake.customer, case.intake.channel.value)
+    message = OutboxMessage(
+        message_key=f"{case.workflow_id}:{case.run_key}:{key}",
+        inquiry_id=case.intake.inquiry_id,
+        workflow_id=case.workflow_id,
+        kind=kind,
+        audience="customer",
+        recipient=address,
+        channel=channel,
+        subject=subject,
+        body=body,
+    )
+    return await send(case, message)
+
+
+async def to_owner(case: Case, what: str) -> str:
+    subject, body = messages.owner_notice(case.intake.inquiry_id, what)
+    message = OutboxMessage(
+        message_key=f"{case.workflow_id}:{case.run_key}:owner:{case.seq}",
+        inquiry_id=case.intake.inquiry_id,
+        workflow_id=case.workflow_id,
+        kind="owner_notice",
+        audience="staff",
+        recipient=case.owner or "unassigned",
+        channel="staff_inbox",
+        subject=subject,
+        body=body,
+    )
+    return await send(case, message)
+
+
+async def send(case: Case, message: OutboxMessage) -> str:
+    receipt = await workflow.execute_activity_method(
+        MessagingActivities.send_message,
+        message,
+        start_to_close_timeout=policies.DELIVERY_TIMEOUT,
+        retry_policy=policies.DELIVERY_RETRY,
+        summary=f"send {message.kind.replace('_', ' ')}",
+    )
+    case.record(
+        workflow.now(),
+        SYSTEM,
+        "message_sent",
+        {"kind": message.kind, "audience": message.audience, "message_key": receipt.message_key},
+    )
+    return receipt.message_key

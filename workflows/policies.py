@@ -1,0 +1,42 @@
+"""Timeouts and retry policies of the workflow's activities, named and kept in one place.
+
+Changing a value here changes only new commands, never replay, so these are safe to tune.
+"""
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+# Reading config files, the roster and the store: fast, local, and retried for as long as it
+# takes, because an inquiry must not be lost to a database restart.
+LOCAL_TIMEOUT = timedelta(seconds=30)
+LOCAL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+)
+
+# Department systems: each attempt bounded by the HTTP timeout plus margin; attempts go on with
+# backoff until the department SLA ends (schedule-to-close is set from the policy per inquiry).
+DEPARTMENT_ATTEMPT_TIMEOUT = timedelta(seconds=30)
+DEPARTMENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["DepartmentRejected", "DepartmentProtocolError"],
+)
+
+# Delivery adapters may be slow (a mail relay), and a message must eventually go out.
+DELIVERY_TIMEOUT = timedelta(minutes=2)
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+)
+
+# How many approvals release a draft, per tier (issue 3 raises tier 3 to two).
+APPROVALS_REQUIRED = {1: 1, 2: 1, 3: 1}
+
+# Actors that are the system itself rather than a person, as written to the audit trail.
+SYSTEM = "system"
+INTAKE = "intake"

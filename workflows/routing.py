@@ -1,0 +1,80 @@
+"""Routing: the inquiry goes to each department it concerns, all at once, over HTTP.
+
+Answers come back inline from the activity or later by the `department_result` signal. The wait
+ends when every department has settled or the department SLA passes; a department that refuses
+the case is put before the owner, and the workflow goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.departments import DepartmentActivities
+    from models.activities import DepartmentRequest
+    from models.contract import Department, DepartmentState, Stage
+
+from workflows import outbox, policies
+from workflows.case import Case
+from workflows.policies import SYSTEM
+
+
+async def route(case: Case) -> None:
+    assert case.policy is not None and case.triage is not None
+    case.move_to(Stage.ROUTING, workflow.now(), departments=[d.value for d in case.departments])
+    calls = [asyncio.create_task(route_one(case, d)) for d in case.departments]
+    try:
+        await workflow.wait_condition(
+            lambda: case.routing_settled() or case.withdrawn,
+            timeout=case.policy.department_sla,
+            timeout_summary="department SLA",
+        )
+    except TimeoutError:
+        now = workflow.now()
+        for department, state in case.departments.items():
+            if state.status not in ("completed", "failed", "needs_info"):
+                overdue = state.model_copy(
+                    update={"status": "overdue", "detail": "department SLA passed"}
+                )
+                case.department_update(department, overdue, SYSTEM, now)
+        await outbox.to_owner(case, "department SLA passed before every department answered")
+    for call in calls:
+        call.cancel()
+
+
+async def route_one(case: Case, department: Department) -> None:
+    assert case.triage is not None and case.policy is not None
+    request = DepartmentRequest(
+        workflow_id=case.workflow_id,
+        inquiry_id=case.intake.inquiry_id,
+        department=department,
+        sector=case.intake.sector,
+        tier=case.tier or case.triage.tier,
+        urgency=case.triage.urgency,
+        compliance_flags=case.triage.compliance_flags,
+        categories=case.triage.categories,
+        customer_id=case.intake.customer.customer_id,
+        subject=case.intake.subject,
+        body=case.intake.body,
+    )
+    try:
+        answer = await workflow.execute_activity_method(
+            DepartmentActivities.route_to_department,
+            request,
+            start_to_close_timeout=policies.DEPARTMENT_ATTEMPT_TIMEOUT,
+            schedule_to_close_timeout=case.policy.department_sla,
+            retry_policy=policies.DEPARTMENT_RETRY,
+            summary=f"route to {department.value}",
+        )
+    except ActivityError as err:
+        # A refusal or a protocol fault is the owner's to resolve, never a failed workflow.
+        kind = getattr(err.cause, "type", None) or type(err.cause).__name__
+        failed = DepartmentState(status="failed", detail=f"routing failed: {kind}")
+        case.department_update(department, failed, SYSTEM, workflow.now())
+        await outbox.to_owner(case, f"routing to {department.value} failed ({kind})")
+        return
+    state = DepartmentState(status=answer.status, case_ref=answer.case_ref, summary=answer.summary)
+    case.department_update(department, state, f"department:{department.value}", workflow.now())

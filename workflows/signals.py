@@ -1,0 +1,153 @@
+"""What each contract signal may do to a case, and when it is refused.
+
+Each rule applies a valid signal to the case and returns None, or returns the reason it was
+refused and changes nothing. Reasons name the rule, never the payload's content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from models.contract import (
+    AddNote,
+    ComplianceDecision,
+    DepartmentResult,
+    DepartmentState,
+    Escalate,
+    ReassignOwner,
+    Reopen,
+    Review,
+    ReviseResponse,
+    Stage,
+    SurveyResponse,
+    Withdraw,
+)
+from workflows.case import OPEN_FOR_WITHDRAWAL, SETTLED, TERMINAL, Case
+
+REVIEW_ROLES = {"compliance_reviewer", "senior_reviewer"}
+DRAFT_STAGES = {Stage.DRAFTING, Stage.AWAITING_COMPLIANCE}
+
+
+def compliance_decision(case: Case, signal: ComplianceDecision, now: datetime) -> str | None:
+    draft = case.draft
+    if case.stage != Stage.AWAITING_COMPLIANCE or draft is None:
+        return "no draft awaits a compliance decision"
+    reviewer = case.reviewers.get(signal.reviewer_id)
+    if reviewer is None or not REVIEW_ROLES & set(reviewer.roles):
+        return "reviewer is not authorised to review this inquiry"
+    if signal.reviewer_id == case.owner:
+        return "the owner may not review their own draft"
+    if any(
+        r.reviewer_id == signal.reviewer_id
+        for r in case.reviews
+        if r.draft_version == draft.version
+    ):
+        return "reviewer has already decided on this draft"
+    case.review(
+        Review(
+            reviewer_id=signal.reviewer_id,
+            decision=signal.decision,
+            note=signal.note,
+            draft_version=draft.version,
+            at=now,
+        )
+    )
+    return None
+
+
+def department_result(case: Case, signal: DepartmentResult, now: datetime) -> str | None:
+    state = case.departments.get(signal.department)
+    if state is None:
+        return "inquiry was not routed to this department"
+    if case.stage != Stage.ROUTING:
+        return "inquiry is not waiting on departments"
+    if state.case_ref is not None and state.case_ref != signal.case_ref:
+        return "case_ref does not match the case opened with this department"
+    if state.status in SETTLED - {"needs_info"}:
+        return "department has already reported a final result"
+    case.department_update(
+        signal.department,
+        DepartmentState(status=signal.status, case_ref=signal.case_ref, summary=signal.summary),
+        f"department:{signal.department.value}",
+        now,
+    )
+    return None
+
+
+def revise_response(case: Case, signal: ReviseResponse, now: datetime) -> str | None:
+    if case.stage not in DRAFT_STAGES:
+        return "no draft is open for revision"
+    if signal.author_id != case.owner:
+        return "only the owner may revise the draft"
+    case.add_draft(signal.text, signal.author_id, now)
+    return None
+
+
+def reassign_owner(case: Case, signal: ReassignOwner, now: datetime) -> str | None:
+    if case.stage in TERMINAL or case.owner is None:
+        return "inquiry has no owner to reassign"
+    if signal.owner_id == case.owner:
+        return "inquiry is already owned by that owner"
+    case.assign(signal.owner_id, None, signal.reason, signal.by, now)
+    return None
+
+
+def escalate(case: Case, signal: Escalate, now: datetime) -> str | None:
+    if case.stage in TERMINAL or case.tier is None:
+        return "inquiry cannot be escalated at this stage"
+    before = case.tier
+    case.tier = min(before + 1, 3)
+    case.record(
+        now,
+        signal.by,
+        "escalated",
+        {"from_tier": before, "to_tier": case.tier, "reason": signal.reason},
+    )
+    return None
+
+
+def survey_response(case: Case, signal: SurveyResponse, now: datetime) -> str | None:
+    return "no survey awaits an answer"  # follow-up surveys are not sent yet
+
+
+def reopen(case: Case, signal: Reopen, now: datetime) -> str | None:
+    return "inquiry can only be reopened during follow-up"  # no follow-up stage is reached yet
+
+
+def withdraw(case: Case, signal: Withdraw, now: datetime) -> str | None:
+    if case.stage not in OPEN_FOR_WITHDRAWAL or case.withdrawn:
+        return "inquiry can no longer be withdrawn"
+    case.withdrawn = True
+    case.record(now, signal.by, "withdrawal_requested", {"reason": signal.reason})
+    return None
+
+
+def add_note(case: Case, signal: AddNote, now: datetime) -> str | None:
+    case.notes += 1
+    case.record(now, signal.author_id, "note_added", {"kind": signal.kind, "text": signal.text})
+    return None
+
+
+def actor_of(payload: Any) -> str | None:
+    """Who sent a signal, for the audit row of a refusal."""
+    for field in ("reviewer_id", "author_id", "by"):
+        value = getattr(payload, field, None)
+        if isinstance(value, str):
+            return value
+    department = getattr(payload, "department", None)
+    return f"department:{department.value}" if department is not None else None
+
+
+RULES: dict[str, Callable[[Case, Any, datetime], str | None]] = {
+    "compliance_decision": compliance_decision,
+    "department_result": department_result,
+    "revise_response": revise_response,
+    "reassign_owner": reassign_owner,
+    "escalate": escalate,
+    "survey_response": survey_response,
+    "reopen": reopen,
+    "withdraw": withdraw,
+    "add_note": add_note,
+}

@@ -1,0 +1,50 @@
+"""What operators see of an inquiry in the Temporal UI: the contract's search attributes.
+
+Only triage outcomes and staff ids go here, never personal data: Temporal does not encrypt them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+from workflows.case import Case
+
+STAGE = SearchAttributeKey.for_keyword("InquiryStage")
+TIER = SearchAttributeKey.for_int("InquiryTier")
+URGENCY = SearchAttributeKey.for_keyword("InquiryUrgency")
+SECTOR = SearchAttributeKey.for_keyword("InquirySector")
+CATEGORIES = SearchAttributeKey.for_keyword_list("InquiryCategories")
+FLAGS = SearchAttributeKey.for_keyword_list("ComplianceFlags")
+OWNER = SearchAttributeKey.for_keyword("InquiryOwner")
+SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
+
+ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
+    STAGE,
+    TIER,
+    URGENCY,
+    SECTOR,
+    CATEGORIES,
+    FLAGS,
+    OWNER,
+    SLA_BREACHED,
+)
+
+
+def search_attribute_updates(case: Case) -> list[SearchAttributeUpdate[Any]]:
+    """The attributes as they should stand now; the workflow upserts the ones that changed."""
+    updates: list[SearchAttributeUpdate[Any]] = [
+        STAGE.value_set(case.stage.value),
+        SECTOR.value_set(case.intake.sector.value),
+        SLA_BREACHED.value_set(False),
+    ]
+    if case.tier is not None:
+        updates.append(TIER.value_set(case.tier))
+    if case.triage is not None:
+        updates.append(URGENCY.value_set(case.triage.urgency.value))
+        updates.append(CATEGORIES.value_set([c.value for c in case.triage.categories]))
+        updates.append(FLAGS.value_set([f.value for f in case.triage.compliance_flags]))
+    if case.owner is not None:
+        updates.append(OWNER.value_set(case.owner))
+    return updates
