@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
 
 InquiryId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 ActorId = Annotated[str, Field(min_length=1, max_length=128)]
@@ -28,6 +29,22 @@ class Outbound(BaseModel):
     """A payload we produce: readers may ignore fields they do not know."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_empty(cls, data: Any) -> Any:
+        # Some clients (the temporal CLI's JSON output among them) render [] and {} as null.
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: value
+            for key, value in data.items()
+            if value is not None or _null_is_meaningful(cls.model_fields.get(key))
+        }
+
+
+def _null_is_meaningful(field: FieldInfo | None) -> bool:
+    return field is None or field.default_factory is None
 
 
 # --- vocabularies -------------------------------------------------------------------------

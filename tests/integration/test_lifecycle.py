@@ -3,53 +3,130 @@ store, driven as an intake system and a reviewer would drive it."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import Any
+import json
+from pathlib import Path
 
-from temporalio.client import WorkflowHandle
+from temporalio.api.enums.v1 import EventType
 
-from models.contract import InquiryOutcome, InquiryStatus
+from models.contract import Department, InquiryOutcome
 from tests.integration.conftest import Stack
-from tests.support import intake
+from tests.integration.helpers import (
+    REVIEWER,
+    activity_input,
+    approve,
+    audit,
+    cli,
+    cli_start,
+    history_events,
+    outbox,
+    scheduled,
+    start,
+    status_when,
+)
+from tests.support import intake, new_id
 
-REVIEWER = "reviewer.rita"
-
-
-async def start(stack: Stack, payload: dict[str, Any]) -> WorkflowHandle[Any, Any]:
-    return await stack.client.start_workflow(
-        "RegulatedInquiry",
-        payload,
-        id=f"inquiry-{payload['inquiry_id']}",
-        task_queue=stack.settings.task_queue,
-        result_type=InquiryOutcome,
-    )
-
-
-async def status_when(
-    handle: WorkflowHandle[Any, Any],
-    ready: Callable[[InquiryStatus], bool],
-    timeout_s: float = 20.0,
-) -> InquiryStatus:
-    async with asyncio.timeout(timeout_s):
-        while True:
-            try:
-                status = await handle.query("status", result_type=InquiryStatus)
-                if ready(status):
-                    return status
-            except Exception:  # noqa: BLE001 - not yet queryable right after start
-                pass
-            await asyncio.sleep(0.2)
+CONTRACT_ORDER = [
+    "received", "triaged", "routing", "drafting", "awaiting_compliance", "communicating", "closed",
+]  # fmt: skip
 
 
-async def test_inquiry_is_held_for_compliance_then_closed_after_approval(stack: Stack) -> None:
-    handle = await start(stack, intake())
+async def test_raw_cli_start_and_signal_close_the_inquiry_with_a_contract_outcome(
+    stack: Stack, tmp_path: Path
+) -> None:
+    inquiry_id = new_id("CLI")
+    workflow_id = f"inquiry-{inquiry_id}"
+    await cli_start(stack, intake(inquiry_id), tmp_path, workflow_id)
+    handle = stack.client.get_workflow_handle(workflow_id, result_type=InquiryOutcome)
     status = await status_when(handle, lambda s: s.stage == "awaiting_compliance")
-    assert status.owner
-    assert set(status.departments) == {"billing", "clinical", "legal"}
-    assert all(d.status == "completed" for d in status.departments.values())
-    await handle.signal("compliance_decision", {"reviewer_id": REVIEWER, "decision": "approve"})
-    outcome = await handle.result()
+    assert status.owner and status.owner != REVIEWER
+
+    decision = json.dumps({"reviewer_id": REVIEWER, "decision": "approve"})
+    await cli(stack, "workflow", "signal", "--workflow-id", workflow_id,
+        "--name", "compliance_decision", "--input", decision)  # fmt: skip
+    result = await cli(
+        stack, "workflow", "result", "--workflow-id", workflow_id, "--output", "json"
+    )
+    outcome = InquiryOutcome.model_validate(json.loads(result.stdout)["result"])
     assert outcome.stage == "closed"
+    assert outcome.inquiry_id == inquiry_id
+    assert outcome.owner == status.owner
+    assert outcome.tier == status.tier
+    assert set(outcome.departments) == set(status.departments)
+    assert outcome.resolution_ref and outcome.communicated_at and outcome.triaged_at
     assert outcome.approved_by == [REVIEWER]
-    assert outcome.resolution_ref
+
+
+async def test_departments_are_routed_in_parallel(stack: Stack) -> None:
+    for department in Department:
+        stack.simulator.desk.configure(department, latency_s=2.0)
+    handle = await start(stack, intake())
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance", timeout_s=20)
+
+    events = await history_events(handle)
+    routes = scheduled(events, "route_to_department")
+    assert {activity_input(e)["department"] for e in routes} == {"billing", "clinical", "legal"}
+    ids = {e.event_id for e in routes}
+    completed = [
+        e
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+        and e.activity_task_completed_event_attributes.scheduled_event_id in ids
+    ]
+    assert len(completed) == 3
+    first = min(e.event_time.ToDatetime() for e in routes)
+    last = max(e.event_time.ToDatetime() for e in completed)
+    took = (last - first).total_seconds()
+    assert 2.0 <= took < 3.0, f"routing took {took:.2f}s; three 2 s departments in sequence take 6"
+
+
+async def test_no_resolution_reaches_the_outbox_before_approval(stack: Stack) -> None:
+    payload = intake()
+    handle = await start(stack, payload)
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+    held = [m.kind for m in outbox(stack, payload["inquiry_id"])]
+    assert "acknowledgement" in held
+    assert "resolution" not in held
+
+    await approve(handle)
+    await handle.result()
+    events = await history_events(handle)
+    approved_at = next(
+        e.event_id
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        and e.workflow_execution_signaled_event_attributes.signal_name == "compliance_decision"
+    )
+    sends = [activity_input(e) for e in scheduled(events, "send_message")]
+    resolution = [
+        e for e in scheduled(events, "send_message") if activity_input(e)["kind"] == "resolution"
+    ]
+    assert len(resolution) == 1 and resolution[0].event_id > approved_at
+    assert sends[0]["kind"] == "acknowledgement"
+    stored = [m for m in outbox(stack, payload["inquiry_id"]) if m.kind == "resolution"]
+    assert len(stored) == 1 and stored[0].status == "sent"
+
+
+async def test_audit_trail_holds_every_transition_once_with_actor_and_time(stack: Stack) -> None:
+    payload = intake()
+    handle = await start(stack, payload)
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+    await approve(handle)
+    outcome = await handle.result()
+
+    rows = audit(stack, payload["inquiry_id"])
+    assert len({r.event_key for r in rows}) == len(rows)
+    stages = [r.detail["to"] for r in rows if r.action == "stage_changed"]
+    assert ["received", *stages] == CONTRACT_ORDER
+    assert all(r.actor and r.at for r in rows)
+    decision = next(r for r in rows if r.action == "compliance_approve")
+    assert decision.actor == REVIEWER
+    assigned = next(r for r in rows if r.action == "owner_assigned")
+    assert assigned.detail["owner_id"] == outcome.owner
+    # The read model follows the inquiry to its end.
+    from sqlmodel import Session
+
+    from activities.store import find_inquiry
+
+    with Session(stack.engine) as session:
+        record = find_inquiry(session=session, inquiry_id=payload["inquiry_id"])
+    assert record is not None and record.stage == "closed" and record.owner == outcome.owner

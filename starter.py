@@ -1,0 +1,331 @@
+"""The command line for intake systems, reviewers and operators of regulated inquiries.
+
+    python starter.py start examples/intake.json          start an inquiry (or - for stdin)
+    python starter.py status DEMO-1                       where it stands
+    python starter.py decide DEMO-1 --reviewer reviewer.rita --approve
+
+Every command takes the inquiry id the intake system gave (not the workflow id). Payloads are
+checked against the contract before anything is sent, so a mistake is named here and nothing
+is half-sent. Connection settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+TEMPORAL_TLS_* (Temporal's environment configuration); INQUIRY_TASK_QUEUE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import BaseModel, ValidationError
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+import clients
+from models.contract import (
+    SIGNAL_PAYLOADS,
+    InquiryIntake,
+    InquiryStatus,
+    workflow_id_for,
+)
+from models.settings import Settings
+from workflows.intake import describe
+
+WORKFLOW_TYPE = "RegulatedInquiry"
+
+
+class CommandError(Exception):
+    """A mistake the user can fix; printed as one line, exit status 2."""
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+async def start(client: Client, args: argparse.Namespace, out: TextIO) -> None:
+    raw = sys.stdin.read() if args.file == "-" else _read(Path(args.file))
+    intake = _validate(InquiryIntake, _json(raw, args.file))
+    workflow_id = intake.workflow_id
+    try:
+        handle = await client.start_workflow(
+            WORKFLOW_TYPE,
+            intake,
+            id=workflow_id,
+            task_queue=Settings().task_queue,
+            # Never a second run for one inquiry id, even after the first has closed.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=f"Inquiry {intake.inquiry_id} · {intake.sector}/{intake.channel}",
+        )
+    except WorkflowAlreadyStartedError:
+        existing = await client.get_workflow_handle(workflow_id).describe()
+        state = existing.status.name.lower() if existing.status else "unknown"
+        _emit(
+            out,
+            {
+                "workflow_id": workflow_id,
+                "run_id": existing.run_id,
+                "created": False,
+                "message": f"inquiry {intake.inquiry_id} already exists ({state})",
+            },
+        )
+        return
+    _emit(out, {"workflow_id": workflow_id, "run_id": handle.result_run_id, "created": True})
+
+
+async def status(client: Client, args: argparse.Namespace, out: TextIO) -> None:
+    handle = client.get_workflow_handle(workflow_id_for(args.inquiry_id))
+    current = await handle.query("status", result_type=InquiryStatus)
+    if args.json:
+        out.write(current.model_dump_json(indent=2) + "\n")
+        return
+    description = await handle.describe()
+    lines = [
+        f"inquiry      {current.inquiry_id}  ({_run_state(description.status)})",
+        f"stage        {current.stage}",
+        f"tier         {current.tier}   urgency {current.urgency}   distress {current.distress}",
+        f"categories   {', '.join(current.categories) or '-'}",
+        f"flags        {', '.join(current.compliance_flags) or '-'}",
+        f"owner        {current.owner or '-'}",
+    ]
+    for name, dept in current.departments.items():
+        lines.append(f"department   {name}: {dept.status} {dept.case_ref or ''}".rstrip())
+    if current.draft:
+        checks = (
+            "passed"
+            if current.draft.checks_passed
+            else "failed: " + "; ".join(current.draft.check_failures)
+        )
+        lines.append(
+            f"draft        v{current.draft.version} by {current.draft.author_id}, checks {checks}"
+        )
+    for review in current.compliance:
+        lines.append(
+            f"review       {review.reviewer_id}: {review.decision} (draft v{review.draft_version})"
+        )
+    for deadline in current.deadlines:
+        lines.append(f"due          {deadline.name} by {deadline.due_at.isoformat()}")
+    for refused in current.refused_signals:
+        lines.append(f"refused      {refused.signal}: {refused.reason}")
+    out.write("\n".join(lines) + "\n")
+
+
+def signal_command(name: str, build: Callable[[argparse.Namespace], dict[str, Any]]) -> Any:
+    async def send(client: Client, args: argparse.Namespace, out: TextIO) -> None:
+        payload = _validate(SIGNAL_PAYLOADS[name], build(args))
+        handle = client.get_workflow_handle(workflow_id_for(args.inquiry_id))
+        await handle.signal(name, payload.model_dump(mode="json", exclude_none=True))
+        _emit(
+            out,
+            {
+                "workflow_id": handle.id,
+                "signal": name,
+                "sent": True,
+                "note": "see `status` for whether the workflow accepted it",
+            },
+        )
+
+    return send
+
+
+def sample(client: Client | None, args: argparse.Namespace, out: TextIO) -> None:
+    out.write(_read(Path(__file__).parent / "examples" / "intake.json"))
+
+
+# --- plumbing -------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise CommandError(f"cannot read {path}: {err.strerror}") from None
+
+
+def _json(raw: str, source: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise CommandError(
+            f"{source} is not valid JSON (line {err.lineno}, column {err.colno})"
+        ) from None
+
+
+def _validate(model: type[BaseModel], value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise CommandError(f"expected a JSON object for {model.__name__}")
+    try:
+        return model.model_validate(value)
+    except ValidationError as err:
+        raise CommandError(f"invalid {model.__name__}: {describe(err)}") from None
+
+
+def _emit(out: TextIO, value: dict[str, Any]) -> None:
+    out.write(json.dumps(value) + "\n")
+
+
+def _run_state(value: WorkflowExecutionStatus | None) -> str:
+    return value.name.lower() if value else "unknown"
+
+
+def _drop_none(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="starter.py",
+        description=__doc__,
+        epilog="Run `starter.py COMMAND --help` for each command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, help_text: str, run: Any, *, inquiry: bool = True
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if inquiry:
+            sub.add_argument("inquiry_id", help="the intake system's inquiry id, e.g. DEMO-1")
+        sub.set_defaults(run=run)
+        return sub
+
+    sub = add(
+        "start",
+        "start an inquiry from an InquiryIntake JSON file (idempotent)",
+        start,
+        inquiry=False,
+    )
+    sub.add_argument("file", help="path to the JSON file, or - to read standard input")
+    sub = add("status", "show where an inquiry stands", status)
+    sub.add_argument("--json", action="store_true", help="print the full status query as JSON")
+    add("sample", "print an example intake to start from", sample, inquiry=False)
+
+    sub = add(
+        "decide",
+        "a reviewer approves or rejects the draft at the compliance checkpoint",
+        signal_command(
+            "compliance_decision",
+            lambda a: _drop_none(
+                reviewer_id=a.reviewer, decision="approve" if a.approve else "reject", note=a.note
+            ),
+        ),
+    )
+    sub.add_argument("--reviewer", required=True, help="reviewer id from the roster")
+    verdict = sub.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--approve", action="store_true", help="release the draft")
+    verdict.add_argument("--reject", action="store_true", help="send it back (needs --note)")
+    sub.add_argument("--note", help="why; required with --reject")
+
+    sub = add(
+        "revise",
+        "the owner submits or revises the draft resolution",
+        signal_command(
+            "revise_response",
+            lambda a: {
+                "author_id": a.author,
+                "text": _read(Path(a.text_file)) if a.text_file else a.text,
+            },
+        ),
+    )
+    sub.add_argument("--author", required=True, help="the owner's id")
+    text = sub.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="the new draft")
+    text.add_argument("--text-file", help="read the new draft from a file")
+
+    for name, signal, effect in (
+        ("escalate", "escalate", "raise the inquiry one tier (at most 3)"),
+        ("withdraw", "withdraw", "the customer withdraws the inquiry; it ends cleanly"),
+        ("reopen", "reopen", "during follow-up: the matter is not resolved; back to routing"),
+    ):
+        sub = add(name, effect, signal_command(signal, lambda a: {"by": a.by, "reason": a.reason}))
+        sub.add_argument("--by", required=True, help="who asks (staff id)")
+        sub.add_argument("--reason", required=True, help="why, for the audit trail")
+
+    sub = add(
+        "reassign",
+        "move ownership to someone else; the history of owners is kept",
+        signal_command(
+            "reassign_owner", lambda a: {"owner_id": a.owner, "by": a.by, "reason": a.reason}
+        ),
+    )
+    sub.add_argument("--owner", required=True, help="the new owner's id")
+    sub.add_argument("--by", required=True, help="who reassigns (staff id)")
+    sub.add_argument("--reason", required=True, help="why, for the audit trail")
+
+    sub = add(
+        "note",
+        "document what the customer said or felt",
+        signal_command(
+            "add_note", lambda a: {"author_id": a.author, "text": a.text, "kind": a.kind}
+        ),
+    )
+    sub.add_argument("--author", required=True)
+    sub.add_argument("--text", required=True)
+    sub.add_argument("--kind", choices=["note", "sentiment"], default="note")
+
+    sub = add(
+        "department-result",
+        "report a department's result on a case it was sent",
+        signal_command(
+            "department_result",
+            lambda a: _drop_none(
+                department=a.department, case_ref=a.case_ref, status=a.status, summary=a.summary
+            ),
+        ),
+    )
+    sub.add_argument("--department", required=True, choices=["billing", "clinical", "legal"])
+    sub.add_argument("--case-ref", required=True)
+    sub.add_argument("--status", required=True, choices=["completed", "failed", "needs_info"])
+    sub.add_argument("--summary")
+
+    sub = add(
+        "survey",
+        "record the customer's follow-up survey answer",
+        signal_command(
+            "survey_response",
+            lambda a: _drop_none(csat=a.csat, nps=a.nps, ces=a.ces, comment=a.comment),
+        ),
+    )
+    sub.add_argument("--csat", type=int, help="1-5")
+    sub.add_argument("--nps", type=int, help="0-10")
+    sub.add_argument("--ces", type=int, help="1-7")
+    sub.add_argument("--comment")
+    return top
+
+
+async def main(
+    argv: Sequence[str] | None = None, client: Client | None = None, out: TextIO = sys.stdout
+) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.run is sample:
+            sample(None, args, out)
+            return 0
+        client = client or await clients.connect()
+        await args.run(client, args, out)
+    except CommandError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except RPCError as err:
+        print(f"error: {_rpc_message(err, args)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _rpc_message(err: RPCError, args: argparse.Namespace) -> str:
+    inquiry = getattr(args, "inquiry_id", None)
+    if err.status == RPCStatusCode.NOT_FOUND:
+        if "already completed" in err.message or "closed" in err.message:
+            return f"inquiry {inquiry} is closed; it takes no more signals"
+        return f"no inquiry {inquiry} (workflow {workflow_id_for(inquiry or '')} not found)"
+    if err.status == RPCStatusCode.UNAVAILABLE:
+        return "cannot reach Temporal: is the server running? (TEMPORAL_ADDRESS)"
+    return f"Temporal refused the request: {err.message}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
