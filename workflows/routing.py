@@ -72,9 +72,11 @@ async def route_one(case: Case, department: Department) -> None:
     except ActivityError as err:
         # A refusal or a protocol fault is the owner's to resolve, never a failed workflow.
         kind = getattr(err.cause, "type", None) or type(err.cause).__name__
+        # The owner hears of it before the department counts as settled: settling ends the
+        # routing wait, which cancels whatever routing work is still in flight.
+        await outbox.to_owner(case, f"routing to {department.value} failed ({kind})")
         failed = DepartmentState(status="failed", detail=f"routing failed: {kind}")
         case.department_update(department, failed, SYSTEM, workflow.now())
-        await outbox.to_owner(case, f"routing to {department.value} failed ({kind})")
         return
     state = DepartmentState(status=answer.status, case_ref=answer.case_ref, summary=answer.summary)
     case.department_update(department, state, f"department:{department.value}", workflow.now())

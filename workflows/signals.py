@@ -34,11 +34,11 @@ def compliance_decision(case: Case, signal: ComplianceDecision, now: datetime) -
     draft = case.draft
     if case.stage != Stage.AWAITING_COMPLIANCE or draft is None:
         return "no draft awaits a compliance decision"
+    if signal.reviewer_id == case.owner:
+        return "the owner may not review their own draft"
     reviewer = case.reviewers.get(signal.reviewer_id)
     if reviewer is None or not REVIEW_ROLES & set(reviewer.roles):
         return "reviewer is not authorised to review this inquiry"
-    if signal.reviewer_id == case.owner:
-        return "the owner may not review their own draft"
     if any(
         r.reviewer_id == signal.reviewer_id
         for r in case.reviews

@@ -1,0 +1,148 @@
+"""What outside callers get wrong, on the real server: refused signals are recorded and change
+nothing, a second start of an inquiry gives no second run, and a bad intake fails the run at once
+with a reason that names the field and quotes nothing personal."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
+import starter
+from tests.integration.conftest import Stack
+from tests.integration.helpers import (
+    REVIEWER,
+    approve,
+    audit,
+    cli,
+    cli_start,
+    start,
+    status_when,
+)
+from tests.support import intake, new_id
+
+
+async def test_refused_signals_are_recorded_and_leave_the_workflow_running(
+    stack: Stack,
+) -> None:
+    payload = intake()
+    handle = await start(stack, payload)
+    status = await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+    owner = status.owner
+    assert owner
+
+    await handle.signal("compliance_decision", {"reviewer_id": owner, "decision": "approve"})
+    await handle.signal("compliance_decision", {"reviewer_id": "nobody", "decision": "approve"})
+    await handle.signal("compliance_decision", {"reviewer_id": REVIEWER, "decision": "maybe"})
+    await handle.signal("compliance_decision", "approve")
+    status = await status_when(handle, lambda s: len(s.refused_signals) >= 4)
+
+    reasons = [r.reason for r in status.refused_signals]
+    assert reasons[0] == "the owner may not review their own draft"
+    assert reasons[1] == "reviewer is not authorised to review this inquiry"
+    assert "decision" in reasons[2] and "malformed" in reasons[2]
+    assert "expected a JSON object" in reasons[3]
+    assert status.stage == "awaiting_compliance" and status.compliance == []
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+
+    await approve(handle)
+    outcome = await handle.result()
+    assert outcome.stage == "closed" and outcome.approved_by == [REVIEWER]
+    refused_rows = [r for r in audit(stack, payload["inquiry_id"]) if r.action == "signal_refused"]
+    assert [r.detail["reason"] for r in refused_rows] == reasons
+
+
+async def test_a_decision_with_nothing_to_decide_is_refused(stack: Stack) -> None:
+    # Departments that accept and report later keep the inquiry in routing meanwhile.
+    from models.contract import Department
+
+    for department in Department:
+        stack.simulator.desk.configure(department, mode="accepted", result_delay_s=2.0)
+    handle = await start(stack, intake())
+    await status_when(handle, lambda s: s.stage == "routing")
+    await approve(handle)
+    status = await status_when(handle, lambda s: bool(s.refused_signals))
+    assert status.refused_signals[0].reason == "no draft awaits a compliance decision"
+    status = await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+    assert status.compliance == []
+    await approve(handle)
+    assert (await handle.result()).stage == "closed"
+
+
+async def test_starting_the_same_inquiry_twice_gives_one_run(stack: Stack, tmp_path: Path) -> None:
+    payload = intake()
+    file = tmp_path / "intake.json"
+    file.write_text(json.dumps(payload))
+    first, second = StringIO(), StringIO()
+    assert await starter.main(["start", str(file)], client=stack.client, out=first) == 0
+    assert await starter.main(["start", str(file)], client=stack.client, out=second) == 0
+    one, two = json.loads(first.getvalue()), json.loads(second.getvalue())
+    assert one["created"] is True and two["created"] is False
+    assert one["run_id"] == two["run_id"]
+    assert "already exists" in two["message"]
+
+    # Once closed, Temporal itself would allow a new run from a raw client: the store refuses it.
+    handle = stack.client.get_workflow_handle(one["workflow_id"])
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+    await approve(handle)
+    await handle.result()
+    third = StringIO()
+    assert await starter.main(["start", str(file)], client=stack.client, out=third) == 0
+    assert json.loads(third.getvalue())["created"] is False
+
+    await cli_start(stack, payload, tmp_path, one["workflow_id"])
+    rerun = stack.client.get_workflow_handle(one["workflow_id"])
+    with pytest.raises(WorkflowFailureError) as failed:
+        await rerun.result()
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert failed.value.cause.type == "InquiryAlreadyExists"
+    # The first run's audit trail and read model are untouched by the refused second one.
+    stages = [
+        r.detail["to"] for r in audit(stack, payload["inquiry_id"]) if r.action == "stage_changed"
+    ]
+    assert stages.count("closed") == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"sector": "banking"}, "sector"),
+        (
+            {"customer": {"name": "Jordan Example", "email": "jordan@example.test"}},
+            "customer.customer_id",
+        ),
+        ({"favourite_colour": "blue"}, "favourite_colour"),
+        ({"received_at": "yesterday"}, "received_at"),
+        ({"policy": {"survey_delay": "-PT1H"}}, "policy"),
+    ],
+)
+async def test_an_invalid_intake_from_the_raw_cli_fails_at_once_naming_the_field(
+    stack: Stack, tmp_path: Path, change: dict[str, object], field: str
+) -> None:
+    inquiry_id = new_id("BAD")
+    workflow_id = f"inquiry-{inquiry_id}"
+    await cli_start(stack, intake(inquiry_id) | change, tmp_path, workflow_id)
+    handle = stack.client.get_workflow_handle(workflow_id)
+    with pytest.raises(WorkflowFailureError) as failed:
+        async with __import__("asyncio").timeout(10):
+            await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "InvalidIntake"
+    assert field in cause.message
+    for personal in ("Jordan", "jordan@example.test", "lab results", "blue", "banking"):
+        assert personal not in cause.message
+    shown = await cli(stack, "workflow", "describe", "--workflow-id", workflow_id)
+    assert "Failed" in shown.stdout or "FAILED" in shown.stdout
+
+
+async def test_a_non_object_intake_fails_at_once(stack: Stack, tmp_path: Path) -> None:
+    workflow_id = f"inquiry-{new_id('BAD')}"
+    await cli_start(stack, ["not", "an", "intake"], tmp_path, workflow_id)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await stack.client.get_workflow_handle(workflow_id).result()
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert "expected a JSON object" in failed.value.cause.message
