@@ -1,0 +1,76 @@
+"""starter.py as intake systems, reviewers and operators use it, against the real server."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+
+import starter
+from tests.integration.conftest import Stack
+from tests.integration.helpers import REVIEWER, status_when
+from tests.support import intake
+
+
+async def run(stack: Stack, *argv: str) -> tuple[int, str]:
+    out = StringIO()
+    code = await starter.main(list(argv), client=stack.client, out=out)
+    return code, out.getvalue()
+
+
+async def test_start_from_stdin_status_and_decide_take_an_inquiry_to_closed(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload = intake()
+    monkeypatch.setattr("sys.stdin", StringIO(json.dumps(payload)))
+    code, out = await run(stack, "start", "-")
+    assert code == 0 and json.loads(out)["created"] is True
+    handle = stack.client.get_workflow_handle(f"inquiry-{payload['inquiry_id']}")
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+
+    code, shown = await run(stack, "status", payload["inquiry_id"])
+    assert code == 0
+    assert "awaiting_compliance" in shown and "billing: completed" in shown
+    assert payload["customer"]["email"] not in shown
+
+    code, _ = await run(stack, "decide", payload["inquiry_id"], "--reviewer", REVIEWER, "--approve")
+    assert code == 0
+    await handle.result()
+    code, shown = await run(stack, "status", payload["inquiry_id"], "--json")
+    assert code == 0 and json.loads(shown)["stage"] == "closed"
+
+
+async def test_bad_input_is_named_and_nothing_is_sent(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(intake() | {"channel": "pigeon"}))
+    code, out = await run(stack, "start", str(bad))
+    assert code == 2 and out == ""
+    assert "channel" in capsys.readouterr().err
+
+    code, _ = await run(stack, "decide", "X-1", "--reviewer", REVIEWER, "--reject")
+    assert code == 2
+    assert "note is required" in capsys.readouterr().err
+
+
+async def test_unknown_inquiry_is_a_readable_error(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = await run(stack, "status", "NO-SUCH-INQUIRY")
+    assert code == 1
+    assert "no inquiry NO-SUCH-INQUIRY" in capsys.readouterr().err
+    code, _ = await run(stack, "withdraw", "NO-SUCH-INQUIRY", "--by", "agent.x", "--reason", "r")
+    assert code == 1
+    assert "no inquiry NO-SUCH-INQUIRY" in capsys.readouterr().err
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        starter.parser().parse_args(["--help"])
+    text = capsys.readouterr().out
+    for command in ("start", "status", "decide", "revise", "reassign", "escalate", "withdraw",
+                    "reopen", "note", "department-result", "survey"):  # fmt: skip
+        assert command in text
