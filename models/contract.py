@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.fields import FieldInfo
 
 InquiryId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -111,17 +111,30 @@ class Customer(Inbound):
     preferred_contact: Literal["email", "sms", "phone", "letter"] | None = None
 
 
-PerTier = timedelta | dict[Literal["1", "2", "3"], timedelta]
+def _iso_duration(value: Any) -> Any:
+    """ISO 8601 durations only, and none in months or years, whose length varies."""
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 duration string such as PT8H or P2D")
+    date_part = value.upper().split("T", 1)[0]
+    if "Y" in date_part or "M" in date_part:
+        raise ValueError("durations in months or years are not accepted; use days (P30D)")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_iso_duration)]
+PerTier = Duration | dict[Literal["1", "2", "3"], Duration]
 
 
 class Policy(Inbound):
     """Timer overrides, ISO 8601 durations; a per-tier key takes one duration or one per tier."""
 
-    survey_delay: timedelta | None = None
-    survey_reminder: timedelta | None = None
-    survey_window: timedelta | None = None
+    survey_delay: Duration | None = None
+    survey_reminder: Duration | None = None
+    survey_window: Duration | None = None
     compliance_sla: PerTier | None = None
-    department_sla: timedelta | None = None
+    department_sla: Duration | None = None
     resolution_sla: PerTier | None = None
 
     @model_validator(mode="after")
