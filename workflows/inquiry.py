@@ -57,7 +57,11 @@ class RegulatedInquiry:
             self._refusal = f"invalid intake: {err}"
         else:
             info = workflow.info()
-            self._case = Case(intake, info.workflow_id, info.first_execution_run_id)
+            if info.workflow_id == intake.workflow_id:
+                self._case = Case(intake, info.workflow_id, info.first_execution_run_id)
+            else:
+                # Signals and operators find an inquiry by its id: the contract fixes the pairing.
+                self._refusal = "invalid intake: workflow id must be 'inquiry-' + inquiry_id"
         self._visible: dict[str, Any] = {}
         self._documenting = False
         self._finished = False

@@ -13,6 +13,7 @@ from typing import Any
 from models.contract import (
     AddNote,
     ComplianceDecision,
+    ComplianceFlag,
     DepartmentResult,
     DepartmentState,
     Escalate,
@@ -27,6 +28,8 @@ from models.contract import (
 from workflows.case import OPEN_FOR_WITHDRAWAL, SETTLED, TERMINAL, Case
 
 REVIEW_ROLES = {"compliance_reviewer", "senior_reviewer"}
+LEGAL_ROLE = "legal_reviewer"
+LEGAL_MATTERS = {ComplianceFlag.PRIVILEGE, ComplianceFlag.LITIGATION}
 DRAFT_STAGES = {Stage.DRAFTING, Stage.AWAITING_COMPLIANCE}
 
 
@@ -39,6 +42,8 @@ def compliance_decision(case: Case, signal: ComplianceDecision, now: datetime) -
     reviewer = case.reviewers.get(signal.reviewer_id)
     if reviewer is None or not REVIEW_ROLES & set(reviewer.roles):
         return "reviewer is not authorised to review this inquiry"
+    if LEGAL_MATTERS & set(case.flags) and LEGAL_ROLE not in reviewer.roles:
+        return f"a privileged or litigation matter needs a reviewer with the {LEGAL_ROLE} role"
     if any(
         r.reviewer_id == signal.reviewer_id
         for r in case.reviews

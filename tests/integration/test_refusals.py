@@ -146,3 +146,15 @@ async def test_a_non_object_intake_fails_at_once(stack: Stack, tmp_path: Path) -
         await stack.client.get_workflow_handle(workflow_id).result()
     assert isinstance(failed.value.cause, ApplicationError)
     assert "expected a JSON object" in failed.value.cause.message
+
+
+async def test_a_workflow_id_that_is_not_inquiry_dash_id_is_refused(
+    stack: Stack, tmp_path: Path
+) -> None:
+    workflow_id = f"inquiry-{new_id('OTHER')}"
+    await cli_start(stack, intake(), tmp_path, workflow_id)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await stack.client.get_workflow_handle(workflow_id).result()
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert failed.value.cause.type == "InvalidIntake"
+    assert "workflow id must be" in failed.value.cause.message
