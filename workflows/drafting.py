@@ -44,6 +44,8 @@ def compose_draft(
             )
         elif state.status == "completed" and state.summary:
             parts.append(f"From {name}: {state.summary}")
+        elif state.status == "completed":
+            parts.append(f"Our {name} team has completed its review of your inquiry.")
         elif state.status == "needs_info":
             parts.append(f"Our {name} team needs more information from you and will be in touch.")
         else:
