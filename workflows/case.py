@@ -64,6 +64,7 @@ class Case:
         self.pending: list[AuditEvent] = []
         self.seq = 0
         self.notes = 0
+        self.owner_notices = 0
         self.withdrawn = False
         self.resolution_ref: str | None = None
         self.release: str | None = None

@@ -35,8 +35,11 @@ async def to_customer(case: Case, kind: MessageKind, key: str, subject: str, bod
 
 async def to_owner(case: Case, what: str) -> str:
     subject, body = messages.owner_notice(case.intake.inquiry_id, what)
+    # Counted, not keyed on `case.seq`: two notices may be sent with no event recorded between
+    # them (two departments failing at once), and the outbox keeps one message per key.
+    case.owner_notices += 1
     message = OutboxMessage(
-        message_key=f"{case.workflow_id}:{case.run_key}:owner:{case.seq}",
+        message_key=f"{case.workflow_id}:{case.run_key}:owner-notice:{case.owner_notices}",
         inquiry_id=case.intake.inquiry_id,
         workflow_id=case.workflow_id,
         kind="owner_notice",

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from models.contract import Department, DepartmentState, Stage
 
 from workflows import outbox, policies
-from workflows.case import Case
+from workflows.case import SETTLED, Case
 from workflows.policies import SYSTEM
 
 
@@ -70,6 +70,8 @@ async def route_one(case: Case, department: Department) -> None:
             summary=f"route to {department.value}",
         )
     except ActivityError as err:
+        if case.departments[department].status in SETTLED:
+            return  # the department SLA passed first and marked it overdue; the owner knows
         # A refusal or a protocol fault is the owner's to resolve, never a failed workflow.
         kind = getattr(err.cause, "type", None) or type(err.cause).__name__
         # The owner hears of it before the department counts as settled: settling ends the

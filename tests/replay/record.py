@@ -1,0 +1,160 @@
+"""Record workflow histories for the replay tests: `python -m tests.replay.record [--tag TAG]`.
+
+Each scenario runs RegulatedInquiry on the time-skipping test server with the fake activities
+of `tests.workflows.world` (fake sample data only, nothing personal) and writes the run's
+history to `tests/replay/histories/<scenario>[-<tag>].json`. The file name fixes the workflow id
+(`inquiry-REPLAY-<file stem>`), which the replay test needs, because the workflow checks that
+its id matches the intake.
+
+When to record: whenever the workflow's code changes what it does, or in what order (a new
+activity, timer or signal rule, a new step), record with a new tag, e.g. `--tag 2026-12`, and
+commit the new files NEXT TO the old ones. Never overwrite or delete an old history: each stands
+for runs that may still be open in production and must keep replaying on the new code. The
+script refuses to overwrite an existing file. If an old history stops replaying, the change
+needs `workflow.patched(...)`, not a new recording.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from models.contract import Department, Stage
+from tests import support
+from tests.workflows import drive
+from tests.workflows.server import start_test_server
+from tests.workflows.world import (
+    LEGAL,
+    OWNER,
+    REVIEWER,
+    World,
+    accepted,
+    rejected,
+    routine,
+    triage,
+)
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+APPROVE = {"reviewer_id": REVIEWER, "decision": "approve"}
+
+Scenario = Callable[[WorkflowEnvironment, World, str], Awaitable[drive.Handle]]
+
+
+def inquiry_id_for(stem: str) -> str:
+    return f"REPLAY-{stem}"
+
+
+async def approve(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:
+    handle = await world.start(support.intake(inquiry_id))
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    await handle.signal("add_note", {"author_id": OWNER, "text": "called back", "kind": "note"})
+    await handle.signal("compliance_decision", {"reviewer_id": OWNER, "decision": "approve"})
+    await drive.refusals(handle, 1)
+    await handle.signal("compliance_decision", APPROVE)
+    return handle
+
+
+async def reject_revise(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:
+    handle = await world.start(support.intake(inquiry_id))
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    await handle.signal(
+        "compliance_decision", {"reviewer_id": REVIEWER, "decision": "reject", "note": "vague"}
+    )
+    await drive.wait_for_stage(handle, Stage.DRAFTING)
+    text = "We refunded the duplicate charge; your lab results are on their way."
+    await handle.signal("revise_response", {"author_id": OWNER, "text": text})
+    await drive.wait_for(handle, lambda s: s.stage == Stage.AWAITING_COMPLIANCE, "draft v2")
+    await handle.signal("compliance_decision", APPROVE)
+    return handle
+
+
+async def policy_release(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:
+    world.triage = routine()
+    return await world.start(support.billing_only(inquiry_id))
+
+
+async def withdraw(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:
+    handle = await world.start(support.intake(inquiry_id))
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    await handle.signal("withdraw", {"by": "agent.al", "reason": "customer withdrew"})
+    return handle
+
+
+async def department_failure(
+    env: WorkflowEnvironment, world: World, inquiry_id: str
+) -> drive.Handle:
+    world.triage = triage(tier=3, flags=("LITIGATION",), categories=("billing", "legal"))
+    world.answers[Department.LEGAL] = rejected(Department.LEGAL)
+    handle = await world.start(support.intake(inquiry_id))
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    await handle.signal("escalate", {"by": "lead.lee", "reason": "legal refused the case"})
+    await handle.signal("compliance_decision", {"reviewer_id": LEGAL, "decision": "approve"})
+    return handle
+
+
+async def department_sla(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:
+    world.answers[Department.CLINICAL] = accepted("CL-1")
+    world.answers[Department.BILLING] = accepted("BI-1")
+    handle = await world.start(support.intake(inquiry_id, policy={"department_sla": "PT2H"}))
+    await drive.wait_for_department(handle, Department.BILLING, "accepted")
+    await handle.signal(
+        "department_result",
+        {"department": "billing", "case_ref": "BI-1", "status": "completed", "summary": "ok"},
+    )
+    await drive.wait_for_department(handle, Department.BILLING, "completed")
+    await env.sleep(timedelta(hours=2, minutes=1))
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    await handle.signal("compliance_decision", APPROVE)
+    return handle
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "approve": approve,
+    "reject_revise": reject_revise,
+    "policy_release": policy_release,
+    "withdraw": withdraw,
+    "department_failure": department_failure,
+    "department_sla": department_sla,
+}
+
+
+async def record(env: WorkflowEnvironment, name: str, path: Path) -> None:
+    world = World(env.client)
+    async with world.running():
+        handle = await SCENARIOS[name](env, world, inquiry_id_for(path.stem))
+        await drive.outcome(handle)
+        history = await handle.fetch_history()
+    path.write_text(history.to_json() + "\n")
+
+
+async def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tag", help="suffix for the new files, e.g. the release")
+    parser.add_argument("scenarios", nargs="*", help=f"default all: {', '.join(SCENARIOS)}")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.scenarios) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(unknown)}")
+    HISTORIES.mkdir(parents=True, exist_ok=True)
+    todo: dict[str, Path] = {}
+    for name in args.scenarios or SCENARIOS:
+        path = HISTORIES / (f"{name}-{args.tag}.json" if args.tag else f"{name}.json")
+        if path.exists():
+            print(f"kept {path.name}: histories are never overwritten; use a new --tag")
+        else:
+            todo[name] = path
+    if not todo:
+        return
+    async with await start_test_server() as env:
+        for name, path in todo.items():
+            await record(env, name, path)
+            print(f"recorded {path.name}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,266 @@
+"""The case file (workflows/case.py) without Temporal: what it writes down, what it decides about
+the checkpoint, policy release and deadlines, and what it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models.activities import ResolvedPolicy, Reviewer, TriageResult
+from models.contract import (
+    ComplianceFlag,
+    Department,
+    DepartmentState,
+    InquiryIntake,
+    Review,
+    Stage,
+    Urgency,
+)
+from tests import support
+from workflows import policies
+from workflows.case import Case
+from workflows.drafting import compose_draft
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+OWNER = "owner.olga"
+POLICY = ResolvedPolicy(
+    survey_delay=timedelta(hours=24),
+    survey_reminder=timedelta(hours=72),
+    survey_window=timedelta(days=7),
+    compliance_sla={"1": timedelta(hours=8), "2": timedelta(hours=4), "3": timedelta(hours=1)},
+    department_sla=timedelta(days=2),
+    resolution_sla={"1": timedelta(days=5), "2": timedelta(days=3), "3": timedelta(days=1)},
+)
+REVIEWERS = {
+    r.reviewer_id: r
+    for r in [
+        Reviewer(reviewer_id=OWNER, roles=["compliance_reviewer"]),
+        Reviewer(reviewer_id="rev.rita", roles=["compliance_reviewer"]),
+        Reviewer(reviewer_id="rev.ravi", roles=["senior_reviewer"]),
+        Reviewer(reviewer_id="rev.lena", roles=["compliance_reviewer", "legal_reviewer"]),
+        Reviewer(reviewer_id="agent.al", roles=["agent"]),
+    ]
+}
+
+
+def make_case(
+    tier: int = 2,
+    flags: Iterable[str] = ("HIPAA",),
+    categories: Iterable[str] = ("billing", "clinical"),
+    policy: ResolvedPolicy = POLICY,
+) -> Case:
+    """A case triaged and owned, in stage triaged."""
+    intake = InquiryIntake.model_validate(support.intake("INQ-1"))
+    case = Case(intake, "inquiry-INQ-1", "run-1")
+    result = TriageResult(
+        categories=[Department(c) for c in categories],
+        compliance_flags=[ComplianceFlag(f) for f in flags],
+        urgency=Urgency.NORMAL,
+        tier=tier,
+        distress=False,
+        rules_fired=[],
+    )
+    case.triaged(result, policy, NOW)
+    case.assign(OWNER, "care", "least loaded", "system", NOW)
+    return case
+
+
+def at_checkpoint(case: Case, now: datetime = NOW) -> Case:
+    """Routed, every department completed, the composed draft awaiting a decision."""
+    case.move_to(Stage.ROUTING, now)
+    for department in case.departments:
+        done = DepartmentState(status="completed", case_ref="C-1", summary="All is in order.")
+        case.department_update(department, done, f"department:{department.value}", now)
+    case.move_to(Stage.DRAFTING, now)
+    case.add_draft(compose_draft(case.departments, case.flags), "system", now)
+    case.reviewers = dict(REVIEWERS)
+    case.move_to(Stage.AWAITING_COMPLIANCE, now)
+    return case
+
+
+def decide(case: Case, reviewer: str, decision: str, version: int) -> None:
+    case.review(Review(reviewer_id=reviewer, decision=decision, draft_version=version, at=NOW))
+
+
+def test_every_event_has_its_own_key_and_the_stage_it_happened_in() -> None:
+    case = at_checkpoint(make_case())
+
+    keys = [e.event_key for e in case.pending]
+    assert len(keys) == len(set(keys))
+    assert all(k.startswith("inquiry-INQ-1:run-1:") for k in keys)
+    assert keys == sorted(keys)
+    assert case.pending[-1].stage == Stage.AWAITING_COMPLIANCE
+    assert {e.inquiry_id for e in case.pending} == {"INQ-1"}
+
+
+def test_stage_change_records_from_to_and_who() -> None:
+    case = make_case()
+    case.move_to(Stage.ROUTING, NOW, actor="lead.lee", departments=["billing"])
+
+    event = case.pending[-1]
+    assert (event.action, event.actor) == ("stage_changed", "lead.lee")
+    assert event.detail == {"from": "triaged", "to": "routing", "departments": ["billing"]}
+
+
+def test_only_an_ending_stage_sets_closed_at() -> None:
+    case = at_checkpoint(make_case())
+    assert case.closed_at is None
+
+    case.move_to(Stage.WITHDRAWN, NOW + timedelta(hours=1))
+
+    assert case.closed_at == NOW + timedelta(hours=1)
+    assert case.outcome().closed_at == NOW + timedelta(hours=1)
+
+
+def test_triage_opens_one_pending_department_per_category() -> None:
+    case = make_case(categories=("legal", "billing"))
+
+    assert {d: s.status for d, s in case.departments.items()} == {
+        Department.LEGAL: "pending",
+        Department.BILLING: "pending",
+    }
+    assert not case.routing_settled()
+
+
+def test_a_late_accepted_answer_does_not_undo_a_reported_result() -> None:
+    case = make_case(categories=("clinical",))
+    result = DepartmentState(status="completed", case_ref="CL-1", summary="posted")
+    case.department_update(Department.CLINICAL, result, "department:clinical", NOW)
+    seq = case.seq
+
+    late = DepartmentState(status="accepted", case_ref="CL-1")
+    case.department_update(Department.CLINICAL, late, "department:clinical", NOW)
+
+    assert case.departments[Department.CLINICAL].status == "completed"
+    assert case.seq == seq
+    assert case.routing_settled()
+
+
+def test_drafts_count_up_and_carry_their_check_results() -> None:
+    case = at_checkpoint(make_case())
+    draft = case.add_draft("Your SSN 123-45-6789 is on file.", OWNER, NOW)
+
+    assert (draft.version, draft.author_id, draft.checks_passed) == (2, OWNER, False)
+    assert case.pending[-1].detail["failures"] == ["contains a social security number"]
+    assert "123-45-6789" not in str(case.pending[-1].detail)
+
+
+def test_verdict_follows_the_decisions_on_the_current_draft() -> None:
+    case = at_checkpoint(make_case())
+    assert case.verdict(1) is None
+
+    decide(case, "rev.rita", "reject", 1)
+    assert case.verdict(1) == "rejected"
+
+    case.add_draft("A revised answer.", OWNER, NOW)
+    assert case.verdict(1) == "revised"
+    assert case.verdict(2) is None
+
+    decide(case, "rev.rita", "approve", 2)
+    assert case.verdict(2) == "approved"
+
+
+def test_approval_of_an_earlier_draft_does_not_count_for_the_revision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(policies.APPROVALS_REQUIRED, 3, 2)
+    case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",)))
+    decide(case, "rev.lena", "approve", 1)
+    assert case.verdict(1) is None  # one of two
+
+    case.add_draft("A revised answer.", OWNER, NOW)
+    decide(case, "rev.ravi", "approve", 2)
+
+    assert case.verdict(2) is None
+    decide(case, "rev.lena", "approve", 2)
+    assert case.verdict(2) == "approved"
+
+
+@pytest.mark.parametrize(
+    ("tier", "flags", "auto_release", "releasable"),
+    [
+        (1, (), True, True),
+        (1, ("GDPR",), True, False),
+        (2, (), True, False),
+        (1, (), False, False),
+    ],
+)
+def test_only_tier1_without_flags_may_be_released_by_policy(
+    tier: int, flags: tuple[str, ...], auto_release: bool, releasable: bool
+) -> None:
+    policy = POLICY.model_copy(update={"auto_release_tier1": auto_release})
+    case = make_case(tier=tier, flags=flags, policy=policy)
+
+    assert case.releasable_by_policy() is releasable
+
+
+def test_policy_release_is_recorded_as_a_review_and_reported_in_the_outcome() -> None:
+    case = make_case(tier=1, flags=())
+    case.add_draft("Thank you; your refund is on its way.", "system", NOW)
+
+    case.release_by_policy(NOW)
+
+    [review] = case.reviews
+    assert (review.reviewer_id, review.decision, review.draft_version) == (
+        "system",
+        "policy_release",
+        1,
+    )
+    assert case.pending[-1].action == "compliance_policy_release"
+    assert (case.outcome().release, case.outcome().approved_by) == ("policy", [])
+
+
+def test_outcome_names_the_approvers_and_communication_time() -> None:
+    case = at_checkpoint(make_case())
+    decide(case, "rev.rita", "approve", 1)
+    case.move_to(Stage.COMMUNICATING, NOW + timedelta(minutes=5))
+    case.resolution_ref = "inquiry-INQ-1:run-1:resolution:v1"
+    case.move_to(Stage.CLOSED, NOW + timedelta(minutes=6))
+
+    outcome = case.outcome()
+
+    assert (outcome.release, outcome.approved_by) == ("reviewer", ["rev.rita"])
+    assert outcome.communicated_at == NOW + timedelta(minutes=5)
+    assert outcome.triaged_at == NOW
+    assert outcome.resolution_ref == "inquiry-INQ-1:run-1:resolution:v1"
+
+
+def test_deadlines_follow_the_stage_and_the_tier() -> None:
+    case = make_case(tier=3, flags=("LITIGATION",))
+    received = case.intake.received_at
+    case.move_to(Stage.ROUTING, NOW)
+
+    assert {d.name: d.due_at for d in case.deadlines()} == {
+        "resolution": received + timedelta(days=1),
+        "department": NOW + timedelta(days=2),
+    }
+
+    later = NOW + timedelta(hours=3)
+    case.move_to(Stage.DRAFTING, later)
+    case.add_draft("A draft.", "system", later)
+    case.move_to(Stage.AWAITING_COMPLIANCE, later)
+    assert {d.name: d.due_at for d in case.deadlines()} == {
+        "resolution": received + timedelta(days=1),
+        "compliance": later + timedelta(hours=1),
+    }
+
+    case.resolution_ref = "sent"
+    assert [d.name for d in case.deadlines()] == ["compliance"]
+
+
+def test_status_reports_the_refusals_and_the_current_draft() -> None:
+    case = at_checkpoint(make_case())
+    case.refuse("reopen", "inquiry can only be reopened during follow-up", NOW, "agent.al")
+
+    status = case.status(NOW)
+
+    assert status.stage == Stage.AWAITING_COMPLIANCE
+    assert status.owner == OWNER
+    assert status.draft is not None and status.draft.version == 1
+    assert [(r.signal, r.reason) for r in status.refused_signals] == [
+        ("reopen", "inquiry can only be reopened during follow-up")
+    ]
+    assert case.pending[-1].actor == "agent.al"
+    assert case.snapshot(NOW).version == case.seq

@@ -1,0 +1,90 @@
+"""Decoding what callers send (workflows/intake.py): one JSON object of the expected shape, or a
+reason that names the field and the rule and never repeats the value sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from models.contract import ComplianceDecision, InquiryIntake, Withdraw
+from tests import support
+from workflows.intake import PayloadError, decode_one
+
+NAME = "Jordan Example"
+
+
+def reason_for(model: type[Any], *args: Any) -> str:
+    with pytest.raises(PayloadError) as caught:
+        decode_one(model, args)
+    return str(caught.value)
+
+
+def test_a_valid_intake_decodes_into_the_contract_model() -> None:
+    intake = decode_one(InquiryIntake, [support.intake("INQ-7")])
+
+    assert intake.inquiry_id == "INQ-7"
+    assert intake.workflow_id == "inquiry-INQ-7"
+    assert intake.customer.name == NAME
+
+
+@pytest.mark.parametrize(("count", "args"), [(0, []), (2, [{}, {}])])
+def test_anything_but_exactly_one_argument_is_refused(count: int, args: list[Any]) -> None:
+    assert reason_for(Withdraw, *args) == f"expected one JSON object, got {count} arguments"
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ([{"by": "a", "reason": "b"}], "an array"),
+        (f"{NAME} withdraws", "a string"),
+        (True, "a boolean"),
+        (None, "null"),
+        (42, "a number"),
+        (4.2, "a number"),
+    ],
+)
+def test_a_payload_that_is_not_an_object_is_refused_by_its_json_type(value: Any, kind: str) -> None:
+    reason = reason_for(Withdraw, value)
+
+    assert reason == f"expected a JSON object, got {kind}"
+    assert NAME not in reason
+
+
+def test_a_missing_nested_field_is_named_by_its_path() -> None:
+    customer = {"name": NAME, "email": "jordan@example.test"}
+
+    reason = reason_for(InquiryIntake, support.intake(customer=customer))
+
+    assert reason == "customer.customer_id: Field required"
+
+
+def test_a_bad_list_item_is_named_by_its_index() -> None:
+    reason = reason_for(InquiryIntake, support.intake(topics=["billing", NAME]))
+
+    assert reason.startswith("topics.1: Input should be")
+    assert NAME not in reason
+
+
+def test_every_problem_is_named_and_no_value_is_repeated() -> None:
+    intake = support.intake(
+        sector=NAME,
+        subject=f"{NAME} " * 40,
+        ssn="123-45-6789",
+        policy={"department_sla": "PT0S"},
+    )
+
+    reason = reason_for(InquiryIntake, intake)
+
+    named = [problem.split(":")[0] for problem in reason.split("; ")]
+    assert sorted(named) == ["policy", "sector", "ssn", "subject"]
+    assert "department_sla must be a positive duration" in reason
+    assert "Value error" not in reason
+    for value in (NAME, "Jordan", "123-45-6789", "PT0S"):
+        assert value not in reason
+
+
+def test_a_rule_across_fields_is_reported_against_the_payload() -> None:
+    reason = reason_for(ComplianceDecision, {"reviewer_id": "rev.rita", "decision": "reject"})
+
+    assert reason == "payload: note is required when the decision is reject"

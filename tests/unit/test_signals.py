@@ -1,0 +1,226 @@
+"""What each contract signal may do to a case (workflows/signals.py), without Temporal: a valid
+signal changes the case and is documented; a refused one changes nothing, and its reason names
+the rule, never the payload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from models.contract import SIGNAL_PAYLOADS, Department, DepartmentState, Stage
+from tests.unit.test_case import NOW, OWNER, at_checkpoint, make_case
+from workflows.case import Case
+from workflows.signals import RULES, actor_of
+
+SSN = "123-45-6789"
+
+
+def send(case: Case, name: str, **payload: Any) -> str | None:
+    """Apply one signal as the workflow does; a refusal must leave the case exactly as it was."""
+    decoded = SIGNAL_PAYLOADS[name].model_validate(payload)
+    before = (case.seq, case.stage, case.tier, case.owner, len(case.reviews), len(case.drafts))
+    reason = RULES[name](case, decoded, NOW)
+    if reason is not None:
+        after = (case.seq, case.stage, case.tier, case.owner, len(case.reviews), len(case.drafts))
+        assert after == before, f"{name} was refused but changed the case"
+        assert SSN not in reason
+    return reason
+
+
+def decision(reviewer: str, verdict: str = "approve") -> dict[str, Any]:
+    return {"reviewer_id": reviewer, "decision": verdict, "note": f"see {SSN}"}
+
+
+def routing(case: Case, **states: DepartmentState) -> Case:
+    case.move_to(Stage.ROUTING, NOW)
+    for name, state in states.items():
+        case.department_update(Department(name), state, "system", NOW)
+    return case
+
+
+# --- compliance_decision ------------------------------------------------------------------
+
+
+def test_decision_before_the_checkpoint_is_refused() -> None:
+    case = routing(make_case())
+
+    assert send(case, "compliance_decision", **decision("rev.rita")) == (
+        "no draft awaits a compliance decision"
+    )
+
+
+@pytest.mark.parametrize(
+    ("reviewer", "reason"),
+    [
+        (OWNER, "the owner may not review their own draft"),
+        ("stranger.sam", "reviewer is not authorised to review this inquiry"),
+        ("agent.al", "reviewer is not authorised to review this inquiry"),
+    ],
+)
+def test_decision_by_the_wrong_person_is_refused(reviewer: str, reason: str) -> None:
+    case = at_checkpoint(make_case())
+
+    assert send(case, "compliance_decision", **decision(reviewer)) == reason
+
+
+def test_litigation_matter_needs_a_legal_reviewer() -> None:
+    case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",)))
+
+    refused = send(case, "compliance_decision", **decision("rev.rita"))
+    assert refused is not None and "legal_reviewer" in refused
+    assert send(case, "compliance_decision", **decision("rev.lena")) is None
+
+
+def test_approval_is_recorded_against_the_current_draft_once_per_reviewer() -> None:
+    case = at_checkpoint(make_case())
+
+    assert send(case, "compliance_decision", **decision("rev.rita")) is None
+    assert send(case, "compliance_decision", **decision("rev.rita", "reject")) == (
+        "reviewer has already decided on this draft"
+    )
+    [review] = case.reviews
+    assert (review.reviewer_id, review.decision, review.draft_version) == ("rev.rita", "approve", 1)
+    assert case.pending[-1].action == "compliance_approve"
+
+
+# --- department_result --------------------------------------------------------------------
+
+
+def result(department: str, case_ref: str, status: str = "completed") -> dict[str, Any]:
+    return {"department": department, "case_ref": case_ref, "status": status, "summary": SSN}
+
+
+def test_department_result_is_refused_unless_routing_to_that_department() -> None:
+    case = make_case(categories=("billing",))
+    assert send(case, "department_result", **result("billing", "B-1")) == (
+        "inquiry is not waiting on departments"
+    )
+    routing(case)
+    assert send(case, "department_result", **result("legal", "L-1")) == (
+        "inquiry was not routed to this department"
+    )
+
+
+def test_department_result_must_match_the_case_it_opened() -> None:
+    case = routing(make_case(), clinical=DepartmentState(status="accepted", case_ref="CL-1"))
+
+    assert send(case, "department_result", **result("clinical", "CL-2")) == (
+        "case_ref does not match the case opened with this department"
+    )
+    assert send(case, "department_result", **result("clinical", "CL-1")) is None
+    assert case.departments[Department.CLINICAL].status == "completed"
+    assert case.pending[-1].actor == "department:clinical"
+
+
+def test_result_overtaking_the_departments_own_answer_is_taken() -> None:
+    case = routing(make_case())  # clinical still pending: its answer has not arrived yet
+
+    assert send(case, "department_result", **result("clinical", "CL-5")) is None
+    assert case.departments[Department.CLINICAL].case_ref == "CL-5"
+
+
+def test_only_needs_info_may_be_followed_by_another_result() -> None:
+    case = routing(make_case(), clinical=DepartmentState(status="accepted", case_ref="CL-1"))
+
+    assert send(case, "department_result", **result("clinical", "CL-1", "needs_info")) is None
+    assert send(case, "department_result", **result("clinical", "CL-1")) is None
+    assert send(case, "department_result", **result("clinical", "CL-1", "failed")) == (
+        "department has already reported a final result"
+    )
+
+
+# --- the draft, the owner and the tier ----------------------------------------------------
+
+
+def test_only_the_owner_revises_and_only_while_a_draft_is_open() -> None:
+    case = routing(make_case())
+    assert send(case, "revise_response", author_id=OWNER, text="x") == (
+        "no draft is open for revision"
+    )
+
+    case = at_checkpoint(make_case())
+    assert send(case, "revise_response", author_id="agent.al", text=SSN) == (
+        "only the owner may revise the draft"
+    )
+    assert send(case, "revise_response", author_id=OWNER, text="Revised.") is None
+    assert case.draft is not None and (case.draft.version, case.draft.author_id) == (2, OWNER)
+
+
+def test_reassignment_keeps_the_history_and_refuses_a_no_op() -> None:
+    case = make_case()
+
+    assert send(case, "reassign_owner", owner_id=OWNER, by="lead.lee", reason=SSN) == (
+        "inquiry is already owned by that owner"
+    )
+    assert send(case, "reassign_owner", owner_id="rev.ravi", by="lead.lee", reason="leave") is None
+    assert [(a.owner_id, a.by, a.reason) for a in case.owner_history][-1] == (
+        "rev.ravi",
+        "lead.lee",
+        "leave",
+    )
+    assert case.owner == "rev.ravi"
+
+
+def test_escalation_stops_at_tier_three_and_needs_a_triaged_case() -> None:
+    case = make_case(tier=2)
+    for _ in range(3):
+        assert send(case, "escalate", by="lead.lee", reason="chased") is None
+
+    assert case.tier == 3
+    assert [e.detail["to_tier"] for e in case.pending if e.action == "escalated"] == [3, 3, 3]
+
+    untriaged = Case(case.intake, "inquiry-INQ-1", "run-2")
+    assert send(untriaged, "escalate", by="lead.lee", reason="chased") == (
+        "inquiry cannot be escalated at this stage"
+    )
+
+
+# --- follow-up, withdrawal, notes ------------------------------------------------------------
+
+
+def test_survey_and_reopen_are_refused_outside_follow_up() -> None:
+    case = at_checkpoint(make_case())
+
+    assert send(case, "survey_response", csat=5, comment=SSN) == "no survey awaits an answer"
+    assert send(case, "reopen", by="agent.al", reason=SSN) == (
+        "inquiry can only be reopened during follow-up"
+    )
+
+
+def test_withdrawal_is_taken_once_and_not_once_communicating() -> None:
+    case = at_checkpoint(make_case())
+    assert send(case, "withdraw", by="agent.al", reason="customer called") is None
+    assert case.withdrawn
+    assert send(case, "withdraw", by="agent.al", reason=SSN) == "inquiry can no longer be withdrawn"
+
+    communicating = at_checkpoint(make_case())
+    communicating.move_to(Stage.COMMUNICATING, NOW)
+    assert send(communicating, "withdraw", by="agent.al", reason="late") == (
+        "inquiry can no longer be withdrawn"
+    )
+    assert not communicating.withdrawn
+
+
+def test_note_is_counted_and_documented() -> None:
+    case = make_case()
+
+    assert send(case, "add_note", author_id="agent.al", text="upset", kind="sentiment") is None
+    assert case.notes == 1
+    assert case.pending[-1].detail == {"kind": "sentiment", "text": "upset"}
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "actor"),
+    [
+        ("compliance_decision", decision("rev.rita"), "rev.rita"),
+        ("revise_response", {"author_id": OWNER, "text": "x"}, OWNER),
+        ("withdraw", {"by": "agent.al", "reason": "x"}, "agent.al"),
+        ("department_result", result("legal", "L-1"), "department:legal"),
+        ("survey_response", {"csat": 4}, None),
+    ],
+)
+def test_the_sender_of_a_signal_is_named_for_the_audit_trail(
+    name: str, payload: dict[str, Any], actor: str | None
+) -> None:
+    assert actor_of(SIGNAL_PAYLOADS[name].model_validate(payload)) == actor

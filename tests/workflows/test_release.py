@@ -1,0 +1,101 @@
+"""The way out of an inquiry: released by policy, approved by a reviewer, or withdrawn; and the
+audit trail every such run leaves."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio.testing import WorkflowEnvironment
+
+from models.contract import Department, Stage
+from tests import support
+from tests.workflows import drive
+from tests.workflows.world import OWNER, REVIEWER, World, routine
+
+APPROVE = {"reviewer_id": REVIEWER, "decision": "approve"}
+CONTRACT_ORDER = [
+    "received",
+    "triaged",
+    "routing",
+    "drafting",
+    "awaiting_compliance",
+    "communicating",
+    "closed",
+]
+
+
+async def test_tier1_without_flags_is_released_by_policy_without_a_reviewer(world: World) -> None:
+    world.triage = routine()
+    handle = await world.start(support.billing_only())
+
+    outcome = await drive.outcome(handle)
+
+    assert outcome.stage == Stage.CLOSED
+    assert outcome.release == "policy"
+    assert outcome.approved_by == []
+    assert [e.detail["draft_version"] for e in world.actions("compliance_policy_release")] == [1]
+    assert "load_reviewers" not in world.calls
+    assert len(world.sent("resolution")) == 1
+
+
+async def test_flagged_inquiry_is_communicated_only_after_approval(
+    env: WorkflowEnvironment, world: World
+) -> None:
+    intake = support.intake()
+    handle = await world.start(intake)
+    waiting = await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    await env.sleep(timedelta(hours=1))
+
+    assert (await drive.status(handle)).stage == Stage.AWAITING_COMPLIANCE
+    assert world.sent("resolution") == []
+    assert [m.kind for m in world.messages] == ["acknowledgement"]
+
+    await handle.signal("compliance_decision", APPROVE)
+    outcome = await drive.outcome(handle)
+
+    [resolution] = world.sent("resolution")
+    assert waiting.draft is not None and resolution.body == waiting.draft.text
+    assert resolution.recipient == intake["customer"]["email"]
+    assert outcome.stage == Stage.CLOSED
+    assert outcome.owner == OWNER
+    assert [a.owner_id for a in outcome.owner_history] == [OWNER]
+    assert outcome.tier == 2
+    assert outcome.release == "reviewer" and outcome.approved_by == [REVIEWER]
+    assert set(outcome.departments) == {Department.BILLING, Department.CLINICAL}
+    assert {d.status for d in outcome.departments.values()} == {"completed"}
+    assert outcome.resolution_ref == resolution.message_key
+    assert outcome.received_at == datetime.fromisoformat(intake["received_at"])
+    assert outcome.triaged_at is not None and outcome.communicated_at is not None
+    assert outcome.triaged_at <= outcome.communicated_at <= outcome.closed_at
+
+
+async def test_every_stage_transition_is_written_once_in_contract_order(world: World) -> None:
+    handle = await world.start(support.intake())
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    await handle.signal("compliance_decision", APPROVE)
+    await drive.outcome(handle)
+
+    keys = [e.event_key for e in world.events]
+    assert len(keys) == len(set(keys))
+    changes = world.actions("stage_changed")
+    path = [changes[0].detail["from"]] + [e.detail["to"] for e in changes]
+    assert path == CONTRACT_ORDER
+    assert all(e.detail["from"] == p for e, p in zip(changes, path, strict=False))
+    assert all(e.actor and e.at for e in changes)
+    assert [e.at for e in changes] == sorted(e.at for e in changes)
+
+
+async def test_withdrawal_while_awaiting_compliance_ends_without_a_resolution(
+    world: World,
+) -> None:
+    handle = await world.start(support.intake())
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+
+    await handle.signal("withdraw", {"by": "agent.al", "reason": "customer called to withdraw"})
+    outcome = await drive.outcome(handle)
+
+    assert outcome.stage == Stage.WITHDRAWN
+    assert outcome.resolution_ref is None
+    assert world.sent("resolution") == []
+    assert [e.actor for e in world.actions("withdrawal_requested")] == ["agent.al"]
+    assert world.actions("stage_changed")[-1].detail["to"] == "withdrawn"
