@@ -1,0 +1,18 @@
+# The worker and the department simulator (docker-compose.yml runs both from this image).
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY . .
+# The code runs from /app, where Settings finds config/; the install brings the dependencies.
+# Compiled now because the non-root user cannot write __pycache__ at run time, and the
+# workflow sandbox would otherwise recompile the workflow modules for every run.
+RUN pip install . \
+    && python -m compileall -q workflows models activities simulator clients.py worker.py \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app
+
+USER 10001
+CMD ["python", "worker.py"]
