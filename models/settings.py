@@ -20,7 +20,8 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+    # Errors name the setting, never echo the environment (it holds tokens and database URLs).
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", hide_input_in_errors=True)
 
     environment: Literal["development", "production"] = Field(
         default="development", alias="INQUIRY_ENV"
