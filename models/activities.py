@@ -43,8 +43,21 @@ class TriageResult(Model):
     rules_fired: list[RuleHit]
 
 
+ClockName = Literal["resolution", "compliance", "department"]
+
+
 class ResolvePolicyInput(Model):
     overrides: Policy | None = None
+    # Business windows are resolved from this instant on (the intake's received_at).
+    starts_at: datetime | None = None
+
+
+class ScoreThresholds(Model):
+    """A survey answer at or past any of these opens service recovery."""
+
+    csat_at_most: int | None = 2
+    nps_at_most: int | None = 6
+    ces_at_least: int | None = 5
 
 
 class ResolvedPolicy(Model):
@@ -58,6 +71,19 @@ class ResolvedPolicy(Model):
     resolution_sla: dict[Literal["1", "2", "3"], timedelta]
     # Tier 1 inquiries with no compliance flag are released without a reviewer when true.
     auto_release_tier1: bool = True
+    # Fields below arrived with SLA clocks and follow-up. Their defaults are the behaviour of
+    # runs that began before them, whose recorded policy lacks them, so those replay the same.
+    approvals_required: dict[Literal["1", "2", "3"], int] = Field(
+        default_factory=lambda: {"1": 1, "2": 1, "3": 1}
+    )
+    warning_thresholds: list[float] = Field(default_factory=list)
+    progress_update_at: float | None = None
+    business_clocks: list[ClockName] = Field(default_factory=list)
+    # Working time as UTC windows [start, end), resolved from the calendar (time zone, working
+    # hours, holidays) when the inquiry starts: the workflow needs no time zone rules.
+    business_windows: list[tuple[datetime, datetime]] = Field(default_factory=list)
+    recovery_deadline: timedelta = timedelta(days=2)
+    score_alerts: ScoreThresholds | None = None
 
 
 class AssignOwnerInput(Model):
@@ -72,6 +98,23 @@ class AssignedOwner(Model):
     owner_id: str
     team: str
     reason: str
+
+
+class EscalationInput(Model):
+    workflow_id: str
+    sector: Sector
+    categories: list[Department]
+    tier: int
+    exclude: list[str] = Field(default_factory=list)
+
+
+class EscalationContacts(Model):
+    """Who takes an inquiry at a tier, who manages them, and who hears of every tier 3."""
+
+    owner_id: str
+    team: str
+    manager: str
+    tier3_notify: list[str] = Field(default_factory=list)
 
 
 class LoadReviewersInput(Model):
@@ -171,7 +214,17 @@ class RecordInput(Model):
     snapshot: InquirySnapshot | None = None
 
 
-MessageKind = Literal["acknowledgement", "resolution", "owner_notice"]
+MessageKind = Literal[
+    "acknowledgement",
+    "resolution",
+    "owner_notice",
+    "progress_update",
+    "survey",
+    "survey_reminder",
+    "sla_warning",
+    "escalation_notice",
+    "score_alert",
+]
 
 
 class OutboxMessage(Model):
@@ -186,6 +239,20 @@ class OutboxMessage(Model):
     channel: str
     subject: str
     body: str
+
+
+class SurveyAnswer(Model):
+    """One follow-up survey answer for the store; `late` when it came after the inquiry closed."""
+
+    inquiry_id: str
+    workflow_id: str
+    survey_ref: str
+    csat: int | None = None
+    nps: int | None = None
+    ces: int | None = None
+    comment: str | None = None
+    answered_at: datetime
+    late: bool = False
 
 
 class MessageReceipt(Model):

@@ -293,7 +293,10 @@ class Review(Outbound):
 
 class Deadline(Outbound):
     name: str
-    due_at: datetime
+    due_at: datetime | None
+    state: Literal["running", "paused", "stopped", "breached"] = "running"
+    elapsed_share: float | None = None
+    business_time: bool = False
 
 
 class RefusedSignal(Outbound):
