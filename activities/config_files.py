@@ -15,13 +15,22 @@ from __future__ import annotations
 import logging
 import tomllib
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
-from models.activities import ResolvedPolicy
+from activities.calendar import BUSINESS_HORIZON_DAYS, Calendar, working_windows
+from models.activities import ClockName, ResolvedPolicy
 from models.contract import Policy
 
 log = logging.getLogger(__name__)
@@ -143,15 +152,30 @@ def _spread(value: object) -> object:
     return dict.fromkeys(TIER_KEYS, value) if isinstance(value, str) else value
 
 
-def _every_tier(value: dict[TierKey, timedelta]) -> dict[TierKey, timedelta]:
+def _every_tier(value: dict[TierKey, T]) -> dict[TierKey, T]:
     if set(value) != set(TIER_KEYS):
-        raise ValueError('give one duration, or a table with keys "1", "2" and "3"')
+        raise ValueError('give one value, or a table with keys "1", "2" and "3"')
     return value
 
 
 TierDurations = Annotated[
     dict[TierKey, IsoDuration], BeforeValidator(_spread), AfterValidator(_every_tier)
 ]
+# Strict: a hand-edited "2" or 2.5 is a mistake to name, not a value to coerce.
+Approvals = Annotated[int, Field(strict=True, ge=1, le=5)]
+Share = Annotated[float, Field(strict=True, gt=0, lt=1)]
+
+
+def _spread_count(value: object) -> object:
+    return dict.fromkeys(TIER_KEYS, value) if isinstance(value, int) else value
+
+
+class ScoreAlerts(ConfigModel):
+    """A key left out means that score never opens service recovery."""
+
+    csat_at_most: Annotated[int, Field(strict=True, ge=1, le=5)] | None = None
+    nps_at_most: Annotated[int, Field(strict=True, ge=0, le=10)] | None = None
+    ces_at_least: Annotated[int, Field(strict=True, ge=1, le=7)] | None = None
 
 
 class PolicyFile(ConfigModel):
@@ -162,15 +186,45 @@ class PolicyFile(ConfigModel):
     department_sla: IsoDuration
     resolution_sla: TierDurations
     auto_release_tier1: bool
+    approvals_required: Annotated[
+        dict[TierKey, Approvals], BeforeValidator(_spread_count), AfterValidator(_every_tier)
+    ]
+    warning_thresholds: list[Share]
+    # Optional because TOML has no null: leaving the key out sends no progress update.
+    progress_update_at: Share | None = None
+    business_clocks: list[ClockName]
+    recovery_deadline: IsoDuration
+    score_alerts: ScoreAlerts | None = None
+    calendar: Calendar
+
+    @field_validator("warning_thresholds")
+    @classmethod
+    def _increasing(cls, shares: list[float]) -> list[float]:
+        if any(later <= earlier for earlier, later in zip(shares, shares[1:], strict=False)):
+            raise ValueError("list each share once, smallest first")
+        return shares
+
+    @field_validator("business_clocks")
+    @classmethod
+    def _each_clock_once(cls, clocks: list[ClockName]) -> list[ClockName]:
+        if len(set(clocks)) != len(clocks):
+            raise ValueError("name each clock once")
+        return clocks
 
 
 def load_policy(path: Path) -> PolicyFile:
     return load_toml(path, PolicyFile, {})
 
 
-def merge_policy(defaults: PolicyFile, overrides: Policy | None) -> ResolvedPolicy:
-    """Defaults overridden key by key; a per-tier override replaces only the tiers it names."""
-    values = defaults.model_dump()
+def merge_policy(
+    defaults: PolicyFile, overrides: Policy | None, starts_at: datetime
+) -> ResolvedPolicy:
+    """Defaults overridden key by key; a per-tier override replaces only the tiers it names.
+
+    Working windows are resolved from `starts_at` only when some clock counts business time:
+    a few hundred of them would otherwise sit in every inquiry's history for nothing.
+    """
+    values = defaults.model_dump(exclude={"calendar"})
     for name in Policy.model_fields:
         value = getattr(overrides, name) if overrides is not None else None
         if value is None:
@@ -180,4 +234,8 @@ def merge_policy(defaults: PolicyFile, overrides: Policy | None) -> ResolvedPoli
             values[name] = {**values[name], **tiers}
         else:
             values[name] = value
+    if defaults.business_clocks:
+        values["business_windows"] = working_windows(
+            defaults.calendar, starts_at, BUSINESS_HORIZON_DAYS
+        )
     return ResolvedPolicy.model_validate(values)

@@ -12,6 +12,8 @@ later step that alters a table still finds the shape it expects. When a model ch
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,13 +76,27 @@ def _sqlite_engine(url: URL) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        # WAL lets readers run while one writer writes; the busy timeout makes a second writer
-        # wait for the lock instead of failing at once with "database is locked".
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # The busy timeout makes a second writer wait for the lock instead of failing at once
+        # with "database is locked"; WAL lets readers run while one writer writes.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    # Switching needs the file to itself, and SQLite answers "database is locked" at once, busy
+    # timeout or not, while another process holds a lock (two processes migrating a new file).
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 # --- migrations ------------------------------------------------------------------------------
@@ -142,8 +158,29 @@ def _v1_create_tables(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _v2_survey_answers(conn: Connection) -> None:
+    metadata = MetaData()
+    Table(
+        "survey_answer",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("survey_ref", String(255), nullable=False, unique=True),
+        Column("inquiry_id", String(64), nullable=False, index=True),
+        Column("workflow_id", String(128), nullable=False),
+        Column("csat", Integer, nullable=True),
+        Column("nps", Integer, nullable=True),
+        Column("ces", Integer, nullable=True),
+        Column("comment", Text, nullable=True),
+        Column("answered_at", UtcDateTime, nullable=False),
+        Column("late", Boolean, nullable=False),
+        Column("recorded_at", UtcDateTime, nullable=False),
+    )
+    metadata.create_all(conn)
+
+
 MIGRATIONS: list[tuple[int, Migration]] = [
     (1, _v1_create_tables),
+    (2, _v2_survey_answers),
 ]
 
 

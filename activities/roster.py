@@ -2,13 +2,15 @@
 
 Choosing an owner is two pure steps, `choose_team` and `choose_member`, and one I/O call (the
 open-inquiry count per member). The choice is deterministic for a given roster, load and
-workflow id, so a retried activity picks the same person.
+workflow id, so a retried activity picks the same person. Escalation contacts use the same team
+choice: the team's escalation owner for the tier, its manager, and who hears of every tier 3.
 
 Errors
     ConfigError       the roster file cannot be used (at start-up; later edits keep the last
                       good version, see activities.config_files)
     ApplicationError  type "NoEligibleOwner", non-retryable: the chosen team has nobody left
-                      once exclusions are applied; the message names the team
+                      once exclusions are applied (for an escalation: its escalation owner is
+                      excluded and so is every member); the message names the team
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from activities.config_files import ConfigModel, WatchedFile, load_toml
 from models.activities import (
     AssignedOwner,
     AssignOwnerInput,
+    EscalationContacts,
+    EscalationInput,
     LoadReviewersInput,
     Reviewer,
     ReviewerRoster,
@@ -63,6 +67,8 @@ class ReviewerEntry(ConfigModel):
 class Routing(ConfigModel):
     complex_team: TeamId
     fallback_team: TeamId
+    # Staff notified whenever an inquiry is tier 3 at intake (e.g. a legal or compliance desk).
+    tier3_notify: list[StaffId] = []
 
 
 class Roster(ConfigModel):
@@ -80,6 +86,15 @@ class Roster(ConfigModel):
         for key in ("complex_team", "fallback_team"):
             if getattr(self.routing, key) not in team_ids:
                 raise ValueError(f"routing.{key} names no team in this file")
+        # An escalation owner owns the inquiry from then on, and nobody may review their own draft.
+        reviewer_ids = {r.id for r in self.reviewers}
+        for team in self.teams:
+            for tier, staff_id in sorted(team.escalation_owner.items()):
+                if staff_id in reviewer_ids:
+                    raise ValueError(
+                        f"team '{team.id}': escalation_owner.{tier} is a reviewer; "
+                        "reviewers may not own inquiries"
+                    )
         return self
 
     def team(self, team_id: str) -> Team:
@@ -149,6 +164,23 @@ class RosterActivities:
             f"team chosen: {why_team}; tier {input.tier}, categories {categories}"
         )
         return AssignedOwner(owner_id=owner, team=team.id, reason=reason)
+
+    @activity.defn(name="escalation_contacts")
+    async def escalation_contacts(self, input: EscalationInput) -> EscalationContacts:
+        roster = self._roster.current()
+        team, _ = choose_team(roster, input.categories, input.tier)
+        owner = roster.escalation_owner(team.id, input.tier)
+        if owner in input.exclude:
+            # Typically the escalation owner already owns the inquiry: the escalation must still
+            # land on someone new, so it goes to the team like a fresh assignment.
+            load = await self._owner_load(list(team.members))
+            owner, _, _ = choose_member(team, load, input.exclude, input.workflow_id)
+        return EscalationContacts(
+            owner_id=owner,
+            team=team.id,
+            manager=team.manager,
+            tier3_notify=list(roster.routing.tier3_notify),
+        )
 
     @activity.defn(name="load_reviewers")
     async def load_reviewers(self, input: LoadReviewersInput) -> ReviewerRoster:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, cast
@@ -248,4 +249,6 @@ class TriageActivities:
 
     @activity.defn(name="resolve_policy")
     async def resolve_policy(self, input: ResolvePolicyInput) -> ResolvedPolicy:
-        return merge_policy(self._policy.current(), input.overrides)
+        # Without the intake's received_at (older callers), working time is counted from now.
+        starts_at = input.starts_at or datetime.now(UTC)
+        return merge_policy(self._policy.current(), input.overrides, starts_at)

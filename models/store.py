@@ -1,4 +1,5 @@
-"""The store's tables: inquiry registry and read model, audit trail, outbox, schema version.
+"""The store's tables: inquiry registry and read model, audit trail, outbox, survey answers, and
+the schema version.
 
 These SQLModel tables are touched only inside activities and entry points, never in workflows
 (the workflow sandbox and replay know nothing of a database). The wire shapes that travel through
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator
+from sqlalchemy import JSON, DateTime, Dialect, Text, TypeDecorator
 from sqlmodel import Field, SQLModel
 
 OutboxStatus = Literal["queued", "sent"]
@@ -105,6 +106,25 @@ class OutboxRecord(SQLModel, table=True):
     status: str = Field(default="queued", max_length=16)
     created_at: datetime = Field(sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class SurveyAnswerRecord(SQLModel, table=True):
+    """One answer per survey; `survey_ref` (the survey message's key) makes a retry land once."""
+
+    __tablename__ = "survey_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_ref: str = Field(unique=True, max_length=255)
+    inquiry_id: str = Field(index=True, max_length=64)
+    workflow_id: str = Field(max_length=128)
+    csat: int | None = None
+    nps: int | None = None
+    ces: int | None = None
+    comment: str | None = Field(default=None, sa_type=Text)
+    answered_at: datetime = Field(sa_type=UtcDateTime)
+    # True for an answer recorded after the inquiry closed, through the store's own late path.
+    late: bool = False
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class SchemaVersion(SQLModel, table=True):

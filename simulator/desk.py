@@ -4,7 +4,9 @@ Kept apart from HTTP so the control surface used by tests and demos (`configure`
 `reset`, `drain`) is plain Python. Cases live in memory for the life of the process.
 
 A case is opened at most once per `Idempotency-Key`: a repeated key gets the original answer and
-schedules no second signal, which is what lets Temporal retry a send safely.
+schedules no second signal, which is what lets Temporal retry a send safely. A reopened inquiry
+sends a new key (`<workflow id>:<department>:reopen-<n>`) and so opens a new case. Its result
+goes to the workflow `inquiry-<inquiry_id>` named by the body, whatever shape the key has.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.contract import Department
+from models.contract import Department, workflow_id_for
 from simulator import summaries
 from simulator.config import DepartmentConfig, SimulatorConfig
 from simulator.signaller import Signaller
@@ -117,10 +119,13 @@ class CaseDesk:
             extra = {"Retry-After": settings.retry_after} if settings.retry_after else {}
             return Reply(code, {"error": "injected fault"}, extra)
         if key not in self._cases:
-            self._cases[key] = self._open_case(department, settings, key)
+            workflow_id = workflow_id_of(body, key, department)
+            self._cases[key] = self._open_case(department, settings, workflow_id)
         return self._cases[key]
 
-    def _open_case(self, department: Department, settings: DepartmentConfig, key: str) -> Reply:
+    def _open_case(
+        self, department: Department, settings: DepartmentConfig, workflow_id: str
+    ) -> Reply:
         self._sequence[department] += 1
         ref = summaries.case_ref(department, self._sequence[department])
         if settings.mode == "inline":
@@ -132,7 +137,7 @@ class CaseDesk:
             "status": settings.final_status,
             "summary": summaries.summary(department, settings.final_status, ref),
         }
-        self._schedule(workflow_id_of(key, department), payload, settings.result_delay_s)
+        self._schedule(workflow_id, payload, settings.result_delay_s)
         return Reply(201, {"case_ref": ref, "status": "accepted"})
 
     def _schedule(self, workflow_id: str, payload: dict[str, Any], delay_s: float) -> None:
@@ -172,9 +177,13 @@ class CaseDesk:
         )
 
 
-def workflow_id_of(idempotency_key: str, department: Department) -> str:
-    """The workflow behind a key `<workflow id>:<department>`; a bare key is taken as is."""
-    return idempotency_key.removesuffix(f":{department.value}")
+def workflow_id_of(body: Mapping[str, Any], idempotency_key: str, department: Department) -> str:
+    """The workflow to signal: `inquiry-<inquiry_id>` from the body when it names one, else what
+    precedes `:<department>` in the key (the whole key if it has no such part)."""
+    inquiry_id = body.get("inquiry_id")
+    if isinstance(inquiry_id, str) and inquiry_id:
+        return workflow_id_for(inquiry_id)
+    return idempotency_key.partition(f":{department.value}")[0]
 
 
 def _refusal(error: str, field_name: str) -> Reply:

@@ -146,6 +146,28 @@ async def test_repeated_idempotency_key_opens_one_case_and_sends_one_signal(
     assert other.case_ref != first.case_ref
 
 
+async def test_a_reopened_inquirys_new_key_opens_a_new_case_signalled_to_its_workflow(
+    simulator_server: RunningSimulator, simulator_signaller: RecordingSignaller
+) -> None:
+    simulator_server.desk.configure(BILLING, mode="accepted", result_delay_s=0)
+    url = simulator_server.url(BILLING) + "/cases"
+    case = {"inquiry_id": "INQ-7", "department": "billing", "subject": SUBJECT, "body": BODY}
+    keys = ["inquiry-INQ-7:billing", "inquiry-INQ-7:billing:reopen-1"]
+    async with httpx.AsyncClient() as http:
+        answers = [
+            (await http.post(url, json=case, headers={"Idempotency-Key": key})).json()
+            for key in [*keys, keys[1]]
+        ]
+    await simulator_server.desk.drain()
+
+    first, reopened, repeated = (a["case_ref"] for a in answers)
+    assert first != reopened == repeated
+    assert [(s.workflow_id, s.payload["case_ref"]) for s in simulator_signaller.sent] == [
+        ("inquiry-INQ-7", first),
+        ("inquiry-INQ-7", reopened),
+    ]
+
+
 async def test_transient_faults_are_retryable_and_the_case_opens_once_they_pass(
     route: Route, simulator_server: RunningSimulator
 ) -> None:

@@ -13,7 +13,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.config_files import ConfigError, load_policy
 from activities.triage import TriageActivities, evaluate, load_rules
-from models.activities import ResolvedPolicy, ResolvePolicyInput, TriageInput
+from models.activities import ResolvedPolicy, ResolvePolicyInput, ScoreThresholds, TriageInput
 from models.contract import InquiryIntake, Policy
 from models.settings import PROJECT_ROOT
 
@@ -253,6 +253,13 @@ async def test_policy_defaults_equal_the_contract_table() -> None:
         department_sla=2 * d,
         resolution_sla={"1": 5 * d, "2": 3 * d, "3": 1 * d},
         auto_release_tier1=True,
+        approvals_required={"1": 1, "2": 1, "3": 2},
+        warning_thresholds=[0.5, 0.75, 0.9],
+        progress_update_at=0.75,
+        business_clocks=[],
+        business_windows=[],
+        recovery_deadline=2 * d,
+        score_alerts=ScoreThresholds(csat_at_most=2, nps_at_most=6, ces_at_least=5),
     )
 
 
