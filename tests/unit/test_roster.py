@@ -118,7 +118,7 @@ async def test_reviewers_are_those_authorised_for_the_sector_with_all_roles() ->
     )
 
     by_id = {r.reviewer_id: r.roles for r in roster.reviewers}
-    assert set(by_id) == {"reviewer.sam", "reviewer.lena", "reviewer.victor"}
+    assert set(by_id) == {"reviewer.sam", "reviewer.lena", "reviewer.victor", "reviewer.sofia"}
     assert by_id["reviewer.lena"] == ["compliance_reviewer", "legal_reviewer"]
 
 
