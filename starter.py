@@ -3,11 +3,13 @@
     python starter.py start examples/intake.json          start an inquiry (or - for stdin)
     python starter.py status DEMO-1                       where it stands
     python starter.py decide DEMO-1 --reviewer reviewer.rita --approve
+    python starter.py record-survey DEMO-1 --csat 4       a survey answer after closing
 
 Every command takes the inquiry id the intake system gave (not the workflow id). Payloads are
 checked against the contract before anything is sent, so a mistake is named here and nothing
 is half-sent. Connection settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
-TEMPORAL_TLS_* (Temporal's environment configuration); INQUIRY_TASK_QUEUE.
+TEMPORAL_TLS_* (Temporal's environment configuration); INQUIRY_TASK_QUEUE. `record-survey`
+talks to the store instead, at DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -17,20 +19,26 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 import clients
+from activities.db import make_engine, migrate
+from activities.store import SurveyNotRecorded, record_late_survey
 from models.contract import (
     SIGNAL_PAYLOADS,
     InquiryIntake,
     InquiryStatus,
+    SurveyResponse,
     workflow_id_for,
 )
 from models.settings import Settings
@@ -106,8 +114,20 @@ async def status(client: Client, args: argparse.Namespace, out: TextIO) -> None:
         lines.append(
             f"review       {review.reviewer_id}: {review.decision} (draft v{review.draft_version})"
         )
-    for deadline in current.deadlines:
-        lines.append(f"due          {deadline.name} by {deadline.due_at.isoformat()}")
+    for clock in current.deadlines:
+        due = clock.due_at.isoformat() if clock.due_at else "-"
+        share = f"{clock.elapsed_share:.0%} used" if clock.elapsed_share is not None else ""
+        kind = "business time" if clock.business_time else "wall time"
+        lines.append(f"sla          {clock.name}: {clock.state}, due {due}, {share} ({kind})")
+    if current.sla_breaches:
+        lines.append(f"breached     {', '.join(current.sla_breaches)}")
+    if current.survey and current.survey.sent_at:
+        answer = current.survey
+        scores = f"csat {answer.csat} nps {answer.nps} ces {answer.ces}"
+        got = scores if answer.answered_at else "no answer yet"
+        lines.append(f"survey       sent {answer.sent_at.isoformat()}, {got}")
+        if answer.recovery_due_at and not answer.recovery_closed_by:
+            lines.append(f"recovery     open: reopen or close-recovery by {answer.recovery_due_at}")
     for refused in current.refused_signals:
         lines.append(f"refused      {refused.signal}: {refused.reason}")
     out.write("\n".join(lines) + "\n")
@@ -133,6 +153,45 @@ def signal_command(name: str, build: Callable[[argparse.Namespace], dict[str, An
 
 def sample(client: Client | None, args: argparse.Namespace, out: TextIO) -> None:
     out.write(_read(Path(__file__).parent / "examples" / "intake.json"))
+
+
+def record_survey(client: Client | None, args: argparse.Namespace, out: TextIO) -> None:
+    """A survey answer that arrives after the inquiry closed: straight to the store."""
+    scores = _drop_none(csat=args.csat, nps=args.nps, ces=args.ces, comment=args.comment)
+    response = _validate(SurveyResponse, scores)
+    engine = make_engine(Settings().database_url)
+    try:
+        migrate(engine)
+        with Session(engine) as session:
+            answer = record_late_survey(
+                session=session,
+                inquiry_id=args.inquiry_id,
+                csat=response.csat,
+                nps=response.nps,
+                ces=response.ces,
+                comment=response.comment,
+                now=datetime.now(UTC),
+            )
+            session.commit()
+    except SurveyNotRecorded as err:
+        raise CommandError(str(err)) from None
+    except SQLAlchemyError as err:
+        # The driver's text may quote the URL or the statement's values.
+        raise CommandError(
+            f"the store at DATABASE_URL failed ({type(err).__name__}); is it reachable?"
+        ) from None
+    finally:
+        engine.dispose()
+    _emit(
+        out,
+        {
+            "inquiry_id": answer.inquiry_id,
+            "survey_ref": answer.survey_ref,
+            "recorded": True,
+            "late": answer.late,
+            **_drop_none(csat=answer.csat, nps=answer.nps, ces=answer.ces),
+        },
+    )
 
 
 # --- plumbing -------------------------------------------------------------------------------
@@ -257,6 +316,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--reason", required=True, help="why, for the audit trail")
 
     sub = add(
+        "close-recovery",
+        "the owner closes a service-recovery step (opened by poor survey scores) with a note",
+        signal_command("close_recovery", lambda a: {"by": a.by, "note": a.note}),
+    )
+    sub.add_argument("--by", required=True, help="the owner's id")
+    sub.add_argument("--note", required=True, help="what was done for the customer")
+
+    sub = add(
         "note",
         "document what the customer said or felt",
         signal_command(
@@ -294,6 +361,16 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--nps", type=int, help="0-10")
     sub.add_argument("--ces", type=int, help="1-7")
     sub.add_argument("--comment")
+
+    sub = add(
+        "record-survey",
+        "record a survey answer that arrived after the inquiry closed (writes to the store)",
+        record_survey,
+    )
+    sub.add_argument("--csat", type=int, help="1-5")
+    sub.add_argument("--nps", type=int, help="0-10")
+    sub.add_argument("--ces", type=int, help="1-7")
+    sub.add_argument("--comment")
     return top
 
 
@@ -302,8 +379,8 @@ async def main(
 ) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.run is sample:
-            sample(None, args, out)
+        if args.run in (sample, record_survey):
+            args.run(None, args, out)
             return 0
         client = client or await clients.connect()
         await args.run(client, args, out)
@@ -320,6 +397,11 @@ def _rpc_message(err: RPCError, args: argparse.Namespace) -> str:
     inquiry = getattr(args, "inquiry_id", None)
     if err.status == RPCStatusCode.NOT_FOUND:
         if "already completed" in err.message or "closed" in err.message:
+            if args.command == "survey":
+                return (
+                    f"inquiry {inquiry} is closed; it takes no more signals: "
+                    f"use `starter.py record-survey {inquiry}` with the same scores"
+                )
             return f"inquiry {inquiry} is closed; it takes no more signals"
         return f"no inquiry {inquiry} (workflow {workflow_id_for(inquiry or '')} not found)"
     if err.status == RPCStatusCode.UNAVAILABLE:

@@ -72,5 +72,6 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         starter.parser().parse_args(["--help"])
     text = capsys.readouterr().out
     for command in ("start", "status", "decide", "revise", "reassign", "escalate", "withdraw",
-                    "reopen", "note", "department-result", "survey"):  # fmt: skip
+                    "reopen", "note", "department-result", "survey", "close-recovery",
+                    "record-survey"):  # fmt: skip
         assert command in text
