@@ -48,10 +48,12 @@ def activities_for(
     return [
         store.register_inquiry,
         store.record_events,
+        store.record_survey,
         triage.resolve_policy,
         triage.triage_inquiry,
         roster.assign_owner,
         roster.load_reviewers,
+        roster.escalation_contacts,
         departments.route_to_department,
         messaging.send_message,
     ]

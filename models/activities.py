@@ -52,6 +52,10 @@ class ResolvePolicyInput(Model):
     starts_at: datetime | None = None
 
 
+def _one_each() -> dict[Literal["1", "2", "3"], int]:
+    return {"1": 1, "2": 1, "3": 1}
+
+
 class ScoreThresholds(Model):
     """A survey answer at or past any of these opens service recovery."""
 
@@ -73,9 +77,7 @@ class ResolvedPolicy(Model):
     auto_release_tier1: bool = True
     # Fields below arrived with SLA clocks and follow-up. Their defaults are the behaviour of
     # runs that began before them, whose recorded policy lacks them, so those replay the same.
-    approvals_required: dict[Literal["1", "2", "3"], int] = Field(
-        default_factory=lambda: {"1": 1, "2": 1, "3": 1}
-    )
+    approvals_required: dict[Literal["1", "2", "3"], int] = Field(default_factory=_one_each)
     warning_thresholds: list[float] = Field(default_factory=list)
     progress_update_at: float | None = None
     business_clocks: list[ClockName] = Field(default_factory=list)
@@ -149,9 +151,13 @@ class DepartmentRequest(Model):
     subject: str
     body: str
 
+    # 0 for the first routing; n for the n-th reopening, which must open a new case.
+    round: int = 0
+
     @property
     def idempotency_key(self) -> str:
-        return f"{self.workflow_id}:{self.department.value}"
+        key = f"{self.workflow_id}:{self.department.value}"
+        return f"{key}:reopen-{self.round}" if self.round else key
 
 
 class DepartmentAnswer(Model):

@@ -234,6 +234,13 @@ class AddNote(Inbound):
     kind: Literal["note", "sentiment"] = "note"
 
 
+class CloseRecovery(Inbound):
+    """Added to the contract's signals: the owner closes a service-recovery step with a note."""
+
+    by: ActorId
+    note: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
 SIGNAL_PAYLOADS: dict[str, type[Inbound]] = {
     "compliance_decision": ComplianceDecision,
     "department_result": DepartmentResult,
@@ -244,6 +251,7 @@ SIGNAL_PAYLOADS: dict[str, type[Inbound]] = {
     "reopen": Reopen,
     "withdraw": Withdraw,
     "add_note": AddNote,
+    "close_recovery": CloseRecovery,
 }
 
 
@@ -311,6 +319,12 @@ class SurveyState(Outbound):
     nps: int | None = None
     ces: int | None = None
     answered_at: datetime | None = None
+    survey_ref: str | None = None
+    reminded_at: datetime | None = None
+    closes_at: datetime | None = None
+    alerts: list[str] = Field(default_factory=list)
+    recovery_due_at: datetime | None = None
+    recovery_closed_by: str | None = None
 
 
 class InquiryStatus(Outbound):
@@ -358,3 +372,6 @@ class InquiryOutcome(Outbound):
     triaged_at: datetime | None = None
     communicated_at: datetime | None = None
     closed_at: datetime
+    first_contact_resolution: bool | None = None
+    reopens: int = 0
+    escalations: int = 0

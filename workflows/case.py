@@ -29,9 +29,12 @@ from models.contract import (
     RefusedSignal,
     Review,
     Stage,
+    SurveyResponse,
+    SurveyState,
 )
 from workflows.drafting import check_draft
-from workflows.policies import APPROVALS_REQUIRED, SYSTEM
+from workflows.policies import SYSTEM
+from workflows.sla import Sla
 
 OPEN_FOR_WITHDRAWAL = {
     Stage.RECEIVED,
@@ -69,6 +72,18 @@ class Case:
         self.resolution_ref: str | None = None
         self.release: str | None = None
         self.closed_at: datetime | None = None
+        # Set once when the run starts: False for runs recorded before SLA clocks and follow-up.
+        self.timed = False
+        self.sla = Sla()
+        # What signal handlers ask of the workflow that needs an activity: (kind, actor, reason).
+        self.requests: list[tuple[str, str, str]] = []
+        self.senior_review = False
+        self.escalations = 0
+        self.round = 0
+        self.reopen_by: str | None = None
+        self.needs_info_rounds = 0
+        self.survey: SurveyState | None = None
+        self.answer: SurveyResponse | None = None
 
     # --- writing it down -----------------------------------------------------------------
 
@@ -179,7 +194,17 @@ class Case:
         return self.drafts[-1] if self.drafts else None
 
     def routing_settled(self) -> bool:
-        return all(state.status in SETTLED for state in self.departments.values())
+        # Timed runs wait out a department's `needs_info`: the customer owes an answer.
+        settled = SETTLED - {"needs_info"} if self.timed else SETTLED
+        return all(state.status in settled for state in self.departments.values())
+
+    def waiting_on_customer(self) -> bool:
+        return any(state.status == "needs_info" for state in self.departments.values())
+
+    @property
+    def recovery_open(self) -> bool:
+        s = self.survey
+        return bool(s and s.recovery_due_at and not s.recovery_closed_by)
 
     def decisions(self, version: int, decision: str) -> list[Review]:
         return [r for r in self.reviews if r.draft_version == version and r.decision == decision]
@@ -190,9 +215,14 @@ class Case:
             return "revised"
         if self.decisions(version, "reject"):
             return "rejected"
-        if len(self.decisions(version, "approve")) >= APPROVALS_REQUIRED[self.tier or 3]:
+        if len(self.decisions(version, "approve")) >= self.approvals_required():
             return "approved"
         return None
+
+    def approvals_required(self) -> int:
+        """Distinct reviewers who must approve, by tier (four eyes at tier 3 by default)."""
+        tier = str(self.tier or 3)
+        return self.policy.approvals_required.get(tier, 1) if self.policy else 1  # type: ignore[call-overload]
 
     def releasable_by_policy(self) -> bool:
         return (
@@ -214,9 +244,11 @@ class Case:
             )
         )
 
-    def deadlines(self) -> list[Deadline]:
+    def deadlines(self, now: datetime) -> list[Deadline]:
         if self.policy is None or self.tier is None:
             return []
+        if self.timed:
+            return self.sla.deadlines(now, self.policy)
         tier = str(self.tier)
         due: list[Deadline] = []
         if self.resolution_ref is None and self.stage not in TERMINAL:
@@ -251,7 +283,9 @@ class Case:
             departments=self.departments,
             draft=self.draft,
             compliance=self.reviews,
-            deadlines=self.deadlines(),
+            deadlines=self.deadlines(now),
+            sla_breaches=self.sla.breaches,
+            survey=self.survey,
             refused_signals=self.refused,
             notes=self.notes,
             resolution_ref=self.resolution_ref,
@@ -272,6 +306,7 @@ class Case:
             categories=t.categories if t else [],
             compliance_flags=t.compliance_flags if t else [],
             owner=self.owner,
+            sla_breached=bool(self.sla.breaches),
             received_at=self.intake.received_at,
             updated_at=now,
             closed_at=self.closed_at,
@@ -299,4 +334,14 @@ class Case:
             triaged_at=self.stage_since.get(Stage.TRIAGED),
             communicated_at=communicated if self.resolution_ref else None,
             closed_at=self.closed_at or self.intake.received_at,
+            survey=self.survey,
+            sla_breaches=self.sla.breaches,
+            reopens=self.round,
+            escalations=self.escalations,
+            first_contact_resolution=self.first_contact_resolution() if self.timed else None,
         )
+
+    def first_contact_resolution(self) -> bool:
+        """Resolved with no reopen, no escalation and no round of waiting on the customer."""
+        quiet = self.round == 0 and self.escalations == 0 and self.needs_info_rounds == 0
+        return self.resolution_ref is not None and not self.withdrawn and quiet

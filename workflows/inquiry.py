@@ -9,6 +9,7 @@ close. Every change is an audit event, written by one documenting task in the ba
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import workflow
@@ -20,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.triage import TriageActivities
     from models.activities import (
         AssignOwnerInput,
+        ClockName,
         LoadReviewersInput,
         RecordInput,
         RegisterInquiryInput,
@@ -28,19 +30,30 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.contract import (
         SIGNAL_PAYLOADS,
+        DepartmentState,
         InquiryIntake,
         InquiryOutcome,
         InquiryStatus,
         Stage,
     )
 
-from workflows import messages, outbox, policies, routing
+from workflows import escalation, follow_up, messages, outbox, policies, routing, timekeeper
 from workflows.case import Case
 from workflows.drafting import compose_draft
 from workflows.intake import PayloadError, decode_one
 from workflows.policies import SYSTEM
 from workflows.signals import RULES, actor_of
 from workflows.visibility import search_attribute_updates
+
+TIMED_PATCH = "sla-clocks-and-follow-up"
+
+
+def _query_time() -> datetime:
+    """A query changes nothing and is not replayed, so it may read the real clock: elapsed
+    shares are as of the asking, not as of the workflow's last task, which may be hours old."""
+    with workflow.unsafe.sandbox_unrestricted():
+        real = datetime.now(UTC)
+    return max(real, workflow.now())
 
 
 @workflow.defn(name="RegulatedInquiry")
@@ -73,6 +86,8 @@ class RegulatedInquiry:
                 self._refusal or "invalid intake", type="InvalidIntake", non_retryable=True
             )
         case = self._case
+        # Runs recorded before SLA clocks and follow-up existed replay without them.
+        case.timed = workflow.patched(TIMED_PATCH)
         await self._register(case)
         documenting = asyncio.create_task(self._document(case))
         case.record(
@@ -82,22 +97,46 @@ class RegulatedInquiry:
             {"channel": case.intake.channel.value},
         )
         await self._triage_and_assign(case)
-        if not case.withdrawn:
+        helpers = []
+        if case.timed:
+            helpers = [
+                asyncio.create_task(timekeeper.keep_time(case, lambda: self._finished)),
+                asyncio.create_task(timekeeper.attend(case, lambda: self._finished)),
+            ]
+        while not case.withdrawn:
             await routing.route(case)
-        if not case.withdrawn:
-            await self._resolve(case)
-        if not case.withdrawn:
-            await self._communicate(case)
+            if not case.withdrawn:
+                await self._resolve(case)
+            if not case.withdrawn:
+                await self._communicate(case)
+            if case.withdrawn or not case.timed:
+                break
+            if await follow_up.follow_up(case) != "reopened":
+                break
+            self._reopen(case)
         case.move_to(Stage.WITHDRAWN if case.withdrawn else Stage.CLOSED, workflow.now())
+        if case.timed and case.policy is not None:
+            case.sla.stop_all(workflow.now(), case.policy)
         self._finished = True
+        await asyncio.gather(*helpers)
         await documenting
         return case.outcome()
+
+    def _reopen(self, case: Case) -> None:
+        """Back to routing with a new round: new department cases, a new resolution clock."""
+        assert case.policy is not None and case.triage is not None
+        case.round += 1
+        case.departments = {d: DepartmentState() for d in case.triage.categories}
+        case.resolution_ref, case.release = None, None
+        case.record(workflow.now(), case.reopen_by or SYSTEM, "reopened", {"round": case.round})
+        budget = case.policy.resolution_sla[str(case.tier)]  # type: ignore[index]
+        case.sla.start("resolution", budget, workflow.now(), case.policy)
 
     @workflow.query(name="status")
     def status(self) -> InquiryStatus:
         if self._case is None:
             raise ApplicationError(self._refusal or "invalid intake", type="InvalidIntake")
-        return self._case.status(workflow.now())
+        return self._case.status(_query_time())
 
     # --- the steps ---------------------------------------------------------------------------
 
@@ -127,7 +166,7 @@ class RegulatedInquiry:
     async def _triage_and_assign(self, case: Case) -> None:
         policy = await workflow.execute_activity_method(
             TriageActivities.resolve_policy,
-            ResolvePolicyInput(overrides=case.intake.policy),
+            ResolvePolicyInput(overrides=case.intake.policy, starts_at=case.intake.received_at),
             start_to_close_timeout=policies.LOCAL_TIMEOUT,
             retry_policy=policies.LOCAL_RETRY,
             summary="resolve timer policy",
@@ -153,9 +192,17 @@ class RegulatedInquiry:
             summary="assign owner",
         )
         case.assign(owner.owner_id, owner.team, owner.reason, SYSTEM, workflow.now())
-        due = case.intake.received_at + policy.resolution_sla[str(triage.tier)]  # type: ignore[index]
+        budget = policy.resolution_sla[str(triage.tier)]  # type: ignore[index]
+        due = case.intake.received_at + budget
+        if case.timed:
+            # The resolution SLA runs from intake, however long the intake took to reach us,
+            # and the customer is promised what the clock says (business time included).
+            case.sla.start("resolution", budget, case.intake.received_at, policy)
+            due = case.sla.clocks["resolution"].due_at(policy.business_windows) or due
         subject, body = messages.acknowledgement(case.intake.inquiry_id, owner.owner_id, due)
         await outbox.to_customer(case, "acknowledgement", "ack", subject, body)
+        if case.timed and triage.tier == 3:
+            await escalation.notify_tier3(case)
 
     async def _resolve(self, case: Case) -> None:
         case.move_to(Stage.DRAFTING, workflow.now())
@@ -176,6 +223,7 @@ class RegulatedInquiry:
             if case.verdict(draft.version) == "rejected":
                 await self._back_to_owner(case, draft.version, "a reviewer sent the draft back")
             elif case.verdict(draft.version) == "approved":
+                self._stop_clock(case, "compliance")
                 return
 
     async def _await_compliance(self, case: Case) -> None:
@@ -190,11 +238,15 @@ class RegulatedInquiry:
         )
         case.reviewers = {r.reviewer_id: r for r in roster.reviewers}
         case.move_to(Stage.AWAITING_COMPLIANCE, workflow.now())
+        if case.timed and case.policy is not None:
+            budget = case.policy.compliance_sla[str(case.tier)]  # type: ignore[index]
+            case.sla.start("compliance", budget, workflow.now(), case.policy)
 
     async def _back_to_owner(self, case: Case, version: int, why: str) -> None:
         """Drafting again: the owner is told why and the workflow waits for a revision."""
         if case.stage != Stage.DRAFTING:
             case.move_to(Stage.DRAFTING, workflow.now(), reason=why)
+        self._stop_clock(case, "compliance")
         await outbox.to_owner(case, f"{why}; please revise the response")
         await workflow.wait_condition(
             lambda: case.withdrawn or (case.draft is not None and case.draft.version > version)
@@ -211,6 +263,11 @@ class RegulatedInquiry:
         case.record(
             workflow.now(), SYSTEM, "resolution_communicated", {"message_key": case.resolution_ref}
         )
+        self._stop_clock(case, "resolution")
+
+    def _stop_clock(self, case: Case, name: ClockName) -> None:
+        if case.timed and case.policy is not None:
+            case.sla.stop(name, workflow.now(), case.policy)
 
     # --- documentation -----------------------------------------------------------------------
 
@@ -292,3 +349,7 @@ class RegulatedInquiry:
     @workflow.signal(name="add_note")
     def add_note(self, *args: Any) -> None:
         self._signal("add_note", args)
+
+    @workflow.signal(name="close_recovery")
+    def close_recovery(self, *args: Any) -> None:
+        self._signal("close_recovery", args)

@@ -47,3 +47,33 @@ def customer_address(customer: Customer, channel: str) -> tuple[str, str]:
         return "sms", customer.phone
     # No address on file: the outbox holds it for the intake channel's own delivery.
     return channel, customer.customer_id
+
+
+PROGRESS_SUBJECT = "An update on your inquiry {inquiry_id}"
+PROGRESS_BODY = (
+    "Your inquiry {inquiry_id} is still being worked on by {owner}. We have not forgotten it and "
+    "will answer by {due}. You do not need to contact us again in the meantime."
+)
+SURVEY_SUBJECT = "How did we do with your inquiry {inquiry_id}?"
+SURVEY_BODY = (
+    "Your inquiry {inquiry_id} has been answered. Please tell us how we did: how satisfied you "
+    "are (1-5), how likely you are to recommend us (0-10), and how easy it was to get help (1-7)."
+    "\n\nSurvey reference: {survey_ref}"
+)
+REMINDER_SUBJECT = "A reminder: how did we do with your inquiry {inquiry_id}?"
+
+
+def progress_update(inquiry_id: str, owner: str, due: datetime | None) -> tuple[str, str]:
+    due_text = due.strftime("%A %d %B %Y, %H:%M UTC") if due else "as soon as we can"
+    return (
+        PROGRESS_SUBJECT.format(inquiry_id=inquiry_id),
+        PROGRESS_BODY.format(inquiry_id=inquiry_id, owner=owner, due=due_text),
+    )
+
+
+def survey(inquiry_id: str, survey_ref: str, reminder: bool = False) -> tuple[str, str]:
+    subject = REMINDER_SUBJECT if reminder else SURVEY_SUBJECT
+    return (
+        subject.format(inquiry_id=inquiry_id),
+        SURVEY_BODY.format(inquiry_id=inquiry_id, survey_ref=survey_ref),
+    )

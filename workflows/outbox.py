@@ -33,18 +33,25 @@ async def to_customer(case: Case, kind: MessageKind, key: str, subject: str, bod
     return await send(case, message)
 
 
-async def to_owner(case: Case, what: str) -> str:
+async def to_owner(case: Case, what: str, kind: MessageKind = "owner_notice") -> str:
+    return await to_staff(case, case.owner or "unassigned", what, kind)
+
+
+async def to_staff(
+    case: Case, recipient: str, what: str, kind: MessageKind = "owner_notice"
+) -> str:
     subject, body = messages.owner_notice(case.intake.inquiry_id, what)
     # Counted, not keyed on `case.seq`: two notices may be sent with no event recorded between
     # them (two departments failing at once), and the outbox keeps one message per key.
     case.owner_notices += 1
+    key = f"{kind.replace('_', '-')}:{case.owner_notices}"
     message = OutboxMessage(
-        message_key=f"{case.workflow_id}:{case.run_key}:owner-notice:{case.owner_notices}",
+        message_key=f"{case.workflow_id}:{case.run_key}:{key}",
         inquiry_id=case.intake.inquiry_id,
         workflow_id=case.workflow_id,
-        kind="owner_notice",
+        kind=kind,
         audience="staff",
-        recipient=case.owner or "unassigned",
+        recipient=recipient,
         channel="staff_inbox",
         subject=subject,
         body=body,

@@ -34,9 +34,6 @@ DELIVERY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
 )
 
-# How many approvals release a draft, per tier (issue 3 raises tier 3 to two).
-APPROVALS_REQUIRED = {1: 1, 2: 1, 3: 1}
-
 # Actors that are the system itself rather than a person, as written to the audit trail.
 SYSTEM = "system"
 INTAKE = "intake"

@@ -26,6 +26,21 @@ async def route(case: Case) -> None:
     assert case.policy is not None and case.triage is not None
     case.move_to(Stage.ROUTING, workflow.now(), departments=[d.value for d in case.departments])
     calls = [asyncio.create_task(route_one(case, d)) for d in case.departments]
+    if case.timed:
+        # The department clock bounds the wait: its breach (timekeeper) marks the stragglers
+        # overdue and escalates; a customer owing information pauses it.
+        case.sla.start("department", case.policy.department_sla, workflow.now(), case.policy)
+        await workflow.wait_condition(lambda: case.routing_settled() or case.withdrawn)
+        case.sla.stop("department", workflow.now(), case.policy)
+    else:
+        await _wait_for_departments(case)
+    for call in calls:
+        call.cancel()
+
+
+async def _wait_for_departments(case: Case) -> None:
+    """Runs that began before SLA clocks: a fixed wait of the department SLA."""
+    assert case.policy is not None
     try:
         await workflow.wait_condition(
             lambda: case.routing_settled() or case.withdrawn,
@@ -41,8 +56,6 @@ async def route(case: Case) -> None:
                 )
                 case.department_update(department, overdue, SYSTEM, now)
         await outbox.to_owner(case, "department SLA passed before every department answered")
-    for call in calls:
-        call.cancel()
 
 
 async def route_one(case: Case, department: Department) -> None:
@@ -59,6 +72,7 @@ async def route_one(case: Case, department: Department) -> None:
         customer_id=case.intake.customer.customer_id,
         subject=case.intake.subject,
         body=case.intake.body,
+        round=case.round,
     )
     try:
         answer = await workflow.execute_activity_method(

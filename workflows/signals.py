@@ -10,8 +10,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from models.activities import ClockName
 from models.contract import (
     AddNote,
+    CloseRecovery,
     ComplianceDecision,
     ComplianceFlag,
     DepartmentResult,
@@ -29,8 +31,10 @@ from workflows.case import OPEN_FOR_WITHDRAWAL, SETTLED, TERMINAL, Case
 
 REVIEW_ROLES = {"compliance_reviewer", "senior_reviewer"}
 LEGAL_ROLE = "legal_reviewer"
+SENIOR_ROLE = "senior_reviewer"
 LEGAL_MATTERS = {ComplianceFlag.PRIVILEGE, ComplianceFlag.LITIGATION}
 DRAFT_STAGES = {Stage.DRAFTING, Stage.AWAITING_COMPLIANCE}
+CUSTOMER_PAUSES: tuple[ClockName, ...] = ("resolution", "department")
 
 
 def compliance_decision(case: Case, signal: ComplianceDecision, now: datetime) -> str | None:
@@ -42,7 +46,10 @@ def compliance_decision(case: Case, signal: ComplianceDecision, now: datetime) -
     reviewer = case.reviewers.get(signal.reviewer_id)
     if reviewer is None or not REVIEW_ROLES & set(reviewer.roles):
         return "reviewer is not authorised to review this inquiry"
-    if LEGAL_MATTERS & set(case.flags) and LEGAL_ROLE not in reviewer.roles:
+    if case.senior_review:
+        if SENIOR_ROLE not in reviewer.roles:
+            return f"the review SLA was breached: it needs a reviewer with the {SENIOR_ROLE} role"
+    elif LEGAL_MATTERS & set(case.flags) and LEGAL_ROLE not in reviewer.roles:
         return f"a privileged or litigation matter needs a reviewer with the {LEGAL_ROLE} role"
     if any(
         r.reviewer_id == signal.reviewer_id
@@ -72,12 +79,22 @@ def department_result(case: Case, signal: DepartmentResult, now: datetime) -> st
         return "case_ref does not match the case opened with this department"
     if state.status in SETTLED - {"needs_info"}:
         return "department has already reported a final result"
+    actor = f"department:{signal.department.value}"
     case.department_update(
         signal.department,
         DepartmentState(status=signal.status, case_ref=signal.case_ref, summary=signal.summary),
-        f"department:{signal.department.value}",
+        actor,
         now,
     )
+    if case.timed and case.policy is not None:
+        # Time spent waiting on the customer does not count against us.
+        if signal.status == "needs_info":
+            case.needs_info_rounds += 1
+            case.sla.pause(CUSTOMER_PAUSES, now, case.policy)
+            what = f"{signal.department.value} needs more information from the customer"
+            case.requests.append(("notify", actor, what))
+        elif not case.waiting_on_customer():
+            case.sla.resume(CUSTOMER_PAUSES, now)
     return None
 
 
@@ -102,6 +119,11 @@ def reassign_owner(case: Case, signal: ReassignOwner, now: datetime) -> str | No
 def escalate(case: Case, signal: Escalate, now: datetime) -> str | None:
     if case.stage in TERMINAL or case.tier is None:
         return "inquiry cannot be escalated at this stage"
+    if case.timed:
+        # The escalation path needs the roster and the outbox: the workflow walks it.
+        case.requests.append(("escalate", signal.by, signal.reason))
+        case.record(now, signal.by, "escalation_requested", {"reason": signal.reason})
+        return None
     before = case.tier
     case.tier = min(before + 1, 3)
     case.record(
@@ -114,11 +136,38 @@ def escalate(case: Case, signal: Escalate, now: datetime) -> str | None:
 
 
 def survey_response(case: Case, signal: SurveyResponse, now: datetime) -> str | None:
-    return "no survey awaits an answer"  # follow-up surveys are not sent yet
+    survey = case.survey
+    if not case.timed or case.stage != Stage.FOLLOW_UP or survey is None or survey.sent_at is None:
+        return "no survey awaits an answer"
+    if survey.answered_at is not None:
+        return "the survey has already been answered"
+    case.answer = signal
+    case.survey = survey.model_copy(
+        update={"csat": signal.csat, "nps": signal.nps, "ces": signal.ces, "answered_at": now}
+    )
+    scores = {"csat": signal.csat, "nps": signal.nps, "ces": signal.ces}
+    case.record(now, "customer", "survey_answered", scores)
+    return None
 
 
 def reopen(case: Case, signal: Reopen, now: datetime) -> str | None:
-    return "inquiry can only be reopened during follow-up"  # no follow-up stage is reached yet
+    if not case.timed or case.stage != Stage.FOLLOW_UP:
+        return "inquiry can only be reopened during follow-up"
+    if case.reopen_by is not None:
+        return "inquiry is already being reopened"
+    case.reopen_by = signal.by
+    case.record(now, signal.by, "reopen_requested", {"reason": signal.reason})
+    return None
+
+
+def close_recovery(case: Case, signal: CloseRecovery, now: datetime) -> str | None:
+    if not case.recovery_open or case.survey is None:
+        return "no service-recovery step is open"
+    if signal.by != case.owner:
+        return "only the owner may close the service-recovery step"
+    case.survey = case.survey.model_copy(update={"recovery_closed_by": signal.by})
+    case.record(now, signal.by, "recovery_closed", {"note": signal.note})
+    return None
 
 
 def withdraw(case: Case, signal: Withdraw, now: datetime) -> str | None:
@@ -155,4 +204,5 @@ RULES: dict[str, Callable[[Case, Any, datetime], str | None]] = {
     "reopen": reopen,
     "withdraw": withdraw,
     "add_note": add_note,
+    "close_recovery": close_recovery,
 }

@@ -37,7 +37,7 @@ def search_attribute_updates(case: Case) -> list[SearchAttributeUpdate[Any]]:
     updates: list[SearchAttributeUpdate[Any]] = [
         STAGE.value_set(case.stage.value),
         SECTOR.value_set(case.intake.sector.value),
-        SLA_BREACHED.value_set(False),
+        SLA_BREACHED.value_set(bool(case.sla.breaches)),
     ]
     if case.tier is not None:
         updates.append(TIER.value_set(case.tier))

@@ -96,6 +96,7 @@ async def stack_session(
             {
                 "DATABASE_URL": f"sqlite:///{data / 'inquiries.db'}",
                 "INQUIRY_TASK_QUEUE": "regulated-inquiries",
+                "POLICY_PATH": str(quick_follow_up_policy(data)),
                 **sim.department_env(),
             }
         )
@@ -111,3 +112,16 @@ async def stack(stack_session: Stack) -> Stack:
     """The session's stack with the simulator back to its defaults (inline, no latency)."""
     stack_session.simulator.desk.reset()
     return stack_session
+
+
+def quick_follow_up_policy(folder: Path) -> Path:
+    """The shipped policy with the follow-up stage in seconds: these tests run in real time."""
+    shipped = (Path(__file__).parents[2] / "config" / "policy.toml").read_text()
+    quick = {"survey_delay": "PT1S", "survey_reminder": "PT2S", "survey_window": "PT3S"}
+    lines = [
+        f'{key} = "{quick[key]}"' if (key := line.split("=")[0].strip()) in quick else line
+        for line in shipped.splitlines()
+    ]
+    path = folder / "policy.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path

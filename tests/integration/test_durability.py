@@ -41,4 +41,5 @@ def _env(settings: Settings) -> dict[str, str]:
         "BILLING_URL": str(settings.billing_url),
         "CLINICAL_URL": str(settings.clinical_url),
         "LEGAL_URL": str(settings.legal_url),
+        "POLICY_PATH": str(settings.policy_path),
     }

@@ -26,7 +26,8 @@ from tests.integration.helpers import (
 from tests.support import intake, new_id
 
 CONTRACT_ORDER = [
-    "received", "triaged", "routing", "drafting", "awaiting_compliance", "communicating", "closed",
+    "received", "triaged", "routing", "drafting", "awaiting_compliance", "communicating",
+    "follow_up", "closed",
 ]  # fmt: skip
 
 

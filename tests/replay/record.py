@@ -113,6 +113,50 @@ async def department_sla(env: WorkflowEnvironment, world: World, inquiry_id: str
     return handle
 
 
+# --- runs with SLA clocks and follow-up (recorded after `sla-clocks-and-follow-up`) ----------
+
+
+async def survey_answered(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:
+    """Released by policy, surveyed a day later, answered well: closes at once."""
+    world.triage = routine()
+    handle = await world.start(support.billing_only(inquiry_id))
+    await drive.wait_for_stage(handle, Stage.FOLLOW_UP)
+    await env.sleep(timedelta(hours=24, minutes=1))
+    await world.messages_sent("survey", 1)
+    await handle.signal("survey_response", {"csat": 4, "nps": 8, "ces": 3, "comment": "fine"})
+    return handle
+
+
+async def escalation_by_breach(
+    env: WorkflowEnvironment, world: World, inquiry_id: str
+) -> drive.Handle:
+    """The resolution SLA passes while a department works: warnings, a progress update, the
+    breach escalating to tier 3, then four eyes."""
+    world.answers[Department.CLINICAL] = accepted("CL-1")
+    handle = await world.start(support.intake(inquiry_id, policy={"resolution_sla": "PT4H"}))
+    await drive.wait_for_department(handle, Department.CLINICAL, "accepted")
+    await env.sleep(timedelta(hours=4, minutes=1))
+    await world.actions_done("escalated", 1)
+    await handle.signal(
+        "department_result",
+        {"department": "clinical", "case_ref": "CL-1", "status": "completed", "summary": "ok"},
+    )
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    await handle.signal("compliance_decision", APPROVE)
+    await handle.signal("compliance_decision", {"reviewer_id": LEGAL, "decision": "approve"})
+    return handle
+
+
+async def reopened(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:
+    """Reopened in follow-up: routed again (a new round), released, surveyed, closed unanswered."""
+    world.triage = routine()
+    handle = await world.start(support.billing_only(inquiry_id))
+    await drive.wait_for_stage(handle, Stage.FOLLOW_UP)
+    await handle.signal("reopen", {"by": "agent.al", "reason": "refund never arrived"})
+    await world.actions_done("reopened", 1)
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "approve": approve,
     "reject_revise": reject_revise,
@@ -120,6 +164,9 @@ SCENARIOS: dict[str, Scenario] = {
     "withdraw": withdraw,
     "department_failure": department_failure,
     "department_sla": department_sla,
+    "survey_answered": survey_answered,
+    "escalation_by_breach": escalation_by_breach,
+    "reopened": reopened,
 }
 
 

@@ -19,7 +19,6 @@ from models.contract import (
     Urgency,
 )
 from tests import support
-from workflows import policies
 from workflows.case import Case
 from workflows.drafting import compose_draft
 
@@ -162,11 +161,9 @@ def test_verdict_follows_the_decisions_on_the_current_draft() -> None:
     assert case.verdict(2) == "approved"
 
 
-def test_approval_of_an_earlier_draft_does_not_count_for_the_revision(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setitem(policies.APPROVALS_REQUIRED, 3, 2)
-    case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",)))
+def test_approval_of_an_earlier_draft_does_not_count_for_the_revision() -> None:
+    four_eyes = POLICY.model_copy(update={"approvals_required": {"1": 1, "2": 1, "3": 2}})
+    case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",), policy=four_eyes))
     decide(case, "rev.lena", "approve", 1)
     assert case.verdict(1) is None  # one of two
 
@@ -176,6 +173,16 @@ def test_approval_of_an_earlier_draft_does_not_count_for_the_revision(
     assert case.verdict(2) is None
     decide(case, "rev.lena", "approve", 2)
     assert case.verdict(2) == "approved"
+
+
+def test_a_policy_recorded_before_four_eyes_asks_one_approval_at_every_tier() -> None:
+    # POLICY has no approvals_required, as the policy of a run from before the field existed.
+    case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",)))
+
+    decide(case, "rev.lena", "approve", 1)
+
+    assert case.approvals_required() == 1
+    assert case.verdict(1) == "approved"
 
 
 @pytest.mark.parametrize(
@@ -227,12 +234,12 @@ def test_outcome_names_the_approvers_and_communication_time() -> None:
     assert outcome.resolution_ref == "inquiry-INQ-1:run-1:resolution:v1"
 
 
-def test_deadlines_follow_the_stage_and_the_tier() -> None:
+def test_deadlines_of_a_run_from_before_sla_clocks_follow_the_stage_and_the_tier() -> None:
     case = make_case(tier=3, flags=("LITIGATION",))
     received = case.intake.received_at
     case.move_to(Stage.ROUTING, NOW)
 
-    assert {d.name: d.due_at for d in case.deadlines()} == {
+    assert {d.name: d.due_at for d in case.deadlines(NOW)} == {
         "resolution": received + timedelta(days=1),
         "department": NOW + timedelta(days=2),
     }
@@ -241,13 +248,13 @@ def test_deadlines_follow_the_stage_and_the_tier() -> None:
     case.move_to(Stage.DRAFTING, later)
     case.add_draft("A draft.", "system", later)
     case.move_to(Stage.AWAITING_COMPLIANCE, later)
-    assert {d.name: d.due_at for d in case.deadlines()} == {
+    assert {d.name: d.due_at for d in case.deadlines(later)} == {
         "resolution": received + timedelta(days=1),
         "compliance": later + timedelta(hours=1),
     }
 
     case.resolution_ref = "sent"
-    assert [d.name for d in case.deadlines()] == ["compliance"]
+    assert [d.name for d in case.deadlines(later)] == ["compliance"]
 
 
 def test_status_reports_the_refusals_and_the_current_draft() -> None:

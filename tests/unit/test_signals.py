@@ -4,11 +4,12 @@ the rule, never the payload."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from models.contract import SIGNAL_PAYLOADS, Department, DepartmentState, Stage
+from models.contract import SIGNAL_PAYLOADS, Department, DepartmentState, Stage, SurveyState
 from tests.unit.test_case import NOW, OWNER, at_checkpoint, make_case
 from workflows.case import Case
 from workflows.signals import RULES, actor_of
@@ -162,7 +163,7 @@ def test_reassignment_keeps_the_history_and_refuses_a_no_op() -> None:
     assert case.owner == "rev.ravi"
 
 
-def test_escalation_stops_at_tier_three_and_needs_a_triaged_case() -> None:
+def test_escalation_in_a_run_from_before_sla_clocks_stops_at_tier_3_and_needs_triage() -> None:
     case = make_case(tier=2)
     for _ in range(3):
         assert send(case, "escalate", by="lead.lee", reason="chased") is None
@@ -176,7 +177,73 @@ def test_escalation_stops_at_tier_three_and_needs_a_triaged_case() -> None:
     )
 
 
+def timed(case: Case) -> Case:
+    """As a run that began with SLA clocks: the resolution clock running since NOW."""
+    assert case.policy is not None
+    case.timed = True
+    case.sla.start("resolution", timedelta(days=3), NOW, case.policy)
+    return case
+
+
+def test_escalation_in_a_timed_run_is_left_for_the_escalation_path() -> None:
+    case = timed(make_case(tier=2))
+
+    assert send(case, "escalate", by="lead.lee", reason="chased") is None
+
+    # the tier moves when the workflow has found the next owner, not in the handler
+    assert case.tier == 2
+    assert case.requests == [("escalate", "lead.lee", "chased")]
+    assert case.pending[-1].action == "escalation_requested"
+
+
+def test_needs_info_pauses_the_customer_clocks_until_the_next_result() -> None:
+    case = timed(routing(make_case(), clinical=DepartmentState(status="accepted", case_ref="C-1")))
+    assert case.policy is not None
+    case.sla.start("department", timedelta(days=2), NOW, case.policy)
+
+    assert send(case, "department_result", **result("clinical", "C-1", "needs_info")) is None
+    assert {d.name: d.state for d in case.sla.deadlines(NOW, case.policy)} == {
+        "resolution": "paused",
+        "department": "paused",
+    }
+    assert [kind for kind, _, _ in case.requests] == ["notify"]
+
+    assert send(case, "department_result", **result("clinical", "C-1")) is None
+    assert {d.state for d in case.sla.deadlines(NOW, case.policy)} == {"running"}
+    assert case.needs_info_rounds == 1
+
+
+def test_first_contact_resolution_needs_a_quiet_resolved_run() -> None:
+    case = timed(make_case())
+    assert case.first_contact_resolution() is False  # nothing communicated yet
+
+    case.resolution_ref = "inquiry-INQ-1:run-1:resolution:v1"
+    assert case.first_contact_resolution() is True
+
+    for change in ({"round": 1}, {"escalations": 1}, {"needs_info_rounds": 1}):
+        other = timed(make_case())
+        other.resolution_ref = case.resolution_ref
+        for name, value in change.items():
+            setattr(other, name, value)
+        assert other.first_contact_resolution() is False, change
+
+
 # --- follow-up, withdrawal, notes ------------------------------------------------------------
+
+
+def test_close_recovery_is_refused_unless_the_owner_closes_an_open_step() -> None:
+    case = timed(make_case())
+    assert send(case, "close_recovery", by=OWNER, note="done") == (
+        "no service-recovery step is open"
+    )
+
+    case.survey = SurveyState(sent_at=NOW, csat=1, recovery_due_at=NOW + timedelta(days=2))
+    assert send(case, "close_recovery", by="agent.al", note=SSN) == (
+        "only the owner may close the service-recovery step"
+    )
+    assert send(case, "close_recovery", by=OWNER, note="called back") is None
+    assert case.survey.recovery_closed_by == OWNER
+    assert not case.recovery_open
 
 
 def test_survey_and_reopen_are_refused_outside_follow_up() -> None:

@@ -1,5 +1,6 @@
 """Routing to the department systems: a case accepted now and answered later by signal, a
-department that refuses the case, and one that never answers within the department SLA."""
+department that refuses the case, and one that never answers within the department SLA (which
+then escalates)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from temporalio.testing import WorkflowEnvironment
 from models.contract import Department, Stage
 from tests import support
 from tests.workflows import drive
-from tests.workflows.world import OWNER, World, accepted, rejected, triage
+from tests.workflows.world import (
+    MANAGER,
+    OWNER,
+    TIER3_LEAD,
+    World,
+    accepted,
+    rejected,
+    triage,
+)
 
 RESULT = {
     "department": "clinical",
@@ -83,7 +92,7 @@ async def test_department_sla_marks_the_silent_department_overdue_and_drafting_b
     handle = await world.start(support.intake(policy={"department_sla": "PT2H"}))
     routing = await drive.wait_for_department(handle, Department.CLINICAL, "accepted")
     [deadline] = [d for d in routing.deadlines if d.name == "department"]
-    assert routing.updated_at is not None
+    assert routing.updated_at is not None and deadline.due_at is not None
     assert (
         timedelta(hours=1, minutes=59) < deadline.due_at - routing.updated_at <= timedelta(hours=2)
     )
@@ -100,5 +109,8 @@ async def test_department_sla_marks_the_silent_department_overdue_and_drafting_b
     assert after.departments[Department.CLINICAL].status == "overdue"
     assert after.departments[Department.BILLING].status == "completed"
     assert after.draft is not None and "still working" in after.draft.text
-    [notice] = world.sent("owner_notice")
-    assert notice.recipient == OWNER and "department SLA passed" in notice.subject
+    # the breach walks the escalation path: the owner hears of it along with the new owner
+    [escalated] = await world.actions_done("escalated", 1)
+    assert escalated.detail["reason"] == "department SLA breached"
+    await world.messages_sent("escalation_notice", 3)
+    assert {OWNER, TIER3_LEAD, MANAGER} <= {m.recipient for m in world.sent("escalation_notice")}

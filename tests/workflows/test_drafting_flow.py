@@ -6,7 +6,16 @@ from __future__ import annotations
 from models.contract import Department, Stage
 from tests import support
 from tests.workflows import drive
-from tests.workflows.world import LEGAL, OWNER, REVIEWER, SENIOR, World, completed, triage
+from tests.workflows.world import (
+    LEGAL,
+    LEGAL_2,
+    OWNER,
+    REVIEWER,
+    SENIOR,
+    World,
+    completed,
+    triage,
+)
 
 REJECT = {"reviewer_id": REVIEWER, "decision": "reject", "note": "too vague about the refund"}
 APPROVE = {"reviewer_id": REVIEWER, "decision": "approve"}
@@ -129,9 +138,11 @@ async def test_privileged_legal_finding_never_reaches_the_customer(world: World)
     await handle.signal("compliance_decision", {"reviewer_id": SENIOR, "decision": "approve"})
     refused = await drive.refusals(handle, 1)
     assert "legal_reviewer" in refused.refused_signals[0].reason
+    # tier 3: four eyes, both with the legal role
     await handle.signal("compliance_decision", {"reviewer_id": LEGAL, "decision": "approve"})
+    await handle.signal("compliance_decision", {"reviewer_id": LEGAL_2, "decision": "approve"})
     outcome = await drive.outcome(handle)
 
-    assert outcome.approved_by == [LEGAL]
+    assert outcome.approved_by == [LEGAL, LEGAL_2]
     [resolution] = world.sent("resolution")
     assert resolution.body == CLEAN

@@ -20,6 +20,7 @@ CONTRACT_ORDER = [
     "drafting",
     "awaiting_compliance",
     "communicating",
+    "follow_up",
     "closed",
 ]
 

@@ -3,8 +3,12 @@ registered names, with the same input and result models, answering as each test 
 writing down what the workflow asked of them (audit events, outbox messages, department cases).
 
 The activities read the world's attributes when called, so a test may set `triage`, `answers`,
-`reviewers` or `first_run_id` after the worker has started, as long as it does so before it
-starts the workflow.
+`reviewers`, `policy` or `first_run_id` after the worker has started, as long as it does so
+before it starts the workflow.
+
+Time: the world starts every inquiry as received *now* on the test server's clock, because the
+resolution SLA runs from `received_at` and the session's clock only moves forward. Each outbox
+message's time on that clock is kept in `sent_at`, so tests can assert timing to the minute.
 """
 
 from __future__ import annotations
@@ -14,14 +18,17 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from google.protobuf.empty_pb2 import Empty
 from temporalio import activity
 from temporalio.client import (
     Client,
     WorkflowHandle,
 )
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.config_files import PolicyFile, merge_policy
@@ -31,6 +38,8 @@ from models.activities import (
     AuditEvent,
     DepartmentAnswer,
     DepartmentRequest,
+    EscalationContacts,
+    EscalationInput,
     InquirySnapshot,
     LoadReviewersInput,
     MessageReceipt,
@@ -42,32 +51,60 @@ from models.activities import (
     ResolvePolicyInput,
     Reviewer,
     ReviewerRoster,
+    SurveyAnswer,
     TriageInput,
     TriageResult,
 )
 from models.contract import ComplianceFlag, Department, InquiryOutcome, Urgency, workflow_id_for
+from tests.workflows.drive import WAIT_S
 from tests.workflows.server import wind_down
 from workflows.inquiry import RegulatedInquiry
 
 OWNER = "owner.olga"
 REVIEWER = "rev.rita"
 SENIOR = "rev.ravi"
+SENIOR_2 = "rev.sara"  # the senior pool has two, so a breached tier 3 review can still pass
 LEGAL = "rev.lena"  # may also decide on privileged and litigation matters
+LEGAL_2 = "rev.leo"  # the second pair of eyes on a tier 3 litigation matter
 AGENT = "agent.al"  # on the roster, but without a reviewing role
+# The escalation path: who takes an inquiry at each tier, their manager, and who hears of tier 3.
+TIER2_LEAD = "lead.tia"
+TIER3_LEAD = "lead.theo"
+MANAGER = "mgr.mia"
+TIER3_NOTIFY = ("legal.ops", "compliance.office")
 
-# Written here rather than read from config/policy.toml, so an operator's edit of the shipped
-# defaults cannot change what these tests prove.
-POLICY_DEFAULTS = PolicyFile.model_validate(
-    {
-        "survey_delay": "PT24H",
-        "survey_reminder": "PT72H",
-        "survey_window": "P7D",
-        "compliance_sla": {"1": "PT8H", "2": "PT4H", "3": "PT1H"},
-        "department_sla": "P2D",
-        "resolution_sla": {"1": "P5D", "2": "P3D", "3": "P1D"},
-        "auto_release_tier1": True,
-    }
-)
+OFFICE_HOURS: dict[str, Any] = {
+    "timezone": "UTC",
+    "workdays": ["mon", "tue", "wed", "thu", "fri"],
+    "opens": "09:00",
+    "closes": "17:00",
+    "holidays": [],
+}
+# The shipped defaults, written here rather than read from config/policy.toml so that an
+# operator's edit cannot change what these tests prove. A test replaces entries by setting
+# `World.policy` (same keys and spelling as the file).
+POLICY: dict[str, Any] = {
+    "survey_delay": "PT24H",
+    "survey_reminder": "PT72H",
+    "survey_window": "P7D",
+    "compliance_sla": {"1": "PT8H", "2": "PT4H", "3": "PT1H"},
+    "department_sla": "P2D",
+    "resolution_sla": {"1": "P5D", "2": "P3D", "3": "P1D"},
+    "auto_release_tier1": True,
+    "approvals_required": {"1": 1, "2": 1, "3": 2},
+    "warning_thresholds": [0.5, 0.75, 0.9],
+    "progress_update_at": 0.75,
+    "business_clocks": [],
+    "recovery_deadline": "P2D",
+    "score_alerts": {"csat_at_most": 2, "nps_at_most": 6, "ces_at_least": 5},
+    "calendar": OFFICE_HOURS,
+}
+MINUTE = timedelta(minutes=1)
+
+
+def on_time(actual: datetime, expected: datetime) -> bool:
+    """To the minute and never early: within the minute that begins at `expected`."""
+    return expected <= actual < expected + MINUTE
 
 
 def triage(
@@ -120,12 +157,22 @@ class World:
             Reviewer(reviewer_id=OWNER, roles=["agent", "compliance_reviewer"]),
             Reviewer(reviewer_id=REVIEWER, roles=["compliance_reviewer"]),
             Reviewer(reviewer_id=SENIOR, roles=["senior_reviewer"]),
+            Reviewer(reviewer_id=SENIOR_2, roles=["senior_reviewer"]),
             Reviewer(reviewer_id=LEGAL, roles=["compliance_reviewer", "legal_reviewer"]),
+            Reviewer(reviewer_id=LEGAL_2, roles=["compliance_reviewer", "legal_reviewer"]),
             Reviewer(reviewer_id=AGENT, roles=["agent"]),
         ]
     )
     owner: AssignedOwner = field(
         default_factory=lambda: AssignedOwner(owner_id=OWNER, team="care", reason="least loaded")
+    )
+    # entries replacing POLICY's before the intake's overrides are merged, e.g.
+    # {"approvals_required": 2, "business_clocks": ["resolution"], "calendar": {...}}
+    policy: dict[str, Any] = field(default_factory=dict)
+    # fields of the resolved policy set last, e.g. {"business_windows": [(opens, closes)]}
+    resolved: dict[str, Any] = field(default_factory=dict)
+    escalation_owners: dict[int, str] = field(
+        default_factory=lambda: {1: OWNER, 2: TIER2_LEAD, 3: TIER3_LEAD}
     )
     first_run_id: str | None = None  # set: register_inquiry says the id ran before
     # set to n: each owner notice is held until n have been asked for, so they overlap
@@ -137,6 +184,9 @@ class World:
     snapshots: list[InquirySnapshot] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
     requests: list[DepartmentRequest] = field(default_factory=list)
+    escalations: list[EscalationInput] = field(default_factory=list)
+    surveys: list[SurveyAnswer] = field(default_factory=list)
+    sent_at: dict[str, datetime] = field(default_factory=dict)  # message_key -> server time
     handles: list[WorkflowHandle[Any, Any]] = field(default_factory=list)
 
     # --- looking at what happened ---------------------------------------------------------
@@ -147,6 +197,45 @@ class World:
     def actions(self, action: str) -> list[AuditEvent]:
         return [e for e in self.events if e.action == action]
 
+    def times(self, kind: str) -> list[datetime]:
+        """When each message of `kind` was handed to the outbox, on the server's clock."""
+        return [self.sent_at[m.message_key] for m in self.sent(kind)]
+
+    async def messages_sent(self, kind: str, count: int) -> list[OutboxMessage]:
+        """Wait (real time, bounded) until `count` messages of `kind` have been sent."""
+        return await self._until(lambda: len(self.sent(kind)) >= count, lambda: self.sent(kind))
+
+    async def actions_done(
+        self, action: str, count: int, where: Callable[[AuditEvent], bool] = lambda _: True
+    ) -> list[AuditEvent]:
+        """Wait (real time, bounded) until `count` events of `action` (those `where` picks)
+        have been documented; all of them, in order."""
+
+        def found() -> list[AuditEvent]:
+            return [e for e in self.actions(action) if where(e)]
+
+        return await self._until(lambda: len(found()) >= count, found)
+
+    async def _until(self, ready: Callable[[], bool], found: Callable[[], list[Any]]) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_S
+        while not ready():
+            if loop.time() > deadline:
+                raise AssertionError(f"gave up waiting; found {len(found())}")
+            await asyncio.sleep(0.02)
+        return found()
+
+    async def now(self) -> datetime:
+        """The test server's clock, which `env.sleep` moves and workflows read."""
+        answer = await self.client.test_service.get_current_time(Empty())
+        return answer.time.ToDatetime().replace(tzinfo=UTC)
+
+    async def sleep_until(self, env: WorkflowEnvironment, instant: datetime) -> None:
+        """Move the server's clock to `instant` (no further than it already is)."""
+        left = instant - await self.now()
+        if left > timedelta(0):
+            await env.sleep(left)
+
     async def hold_owner_notice(self) -> None:
         if len(self.sent("owner_notice")) >= self.owner_notices_together:
             self._notices_due.set()
@@ -155,9 +244,19 @@ class World:
 
     # --- driving -------------------------------------------------------------------------
 
-    async def start(self, intake: Any) -> WorkflowHandle[Any, InquiryOutcome]:
-        """Start as a raw client would: the type by name and the intake as plain JSON."""
+    async def start(
+        self, intake: Any, received_now: bool = True
+    ) -> WorkflowHandle[Any, InquiryOutcome]:
+        """Start as a raw client would: the type by name and the intake as plain JSON.
+
+        With `received_now`, the intake's `received_at` is set (in the caller's dict too) to the
+        server's current time, where the inquiry's resolution clock then starts.
+        """
         inquiry_id = intake.get("inquiry_id") if isinstance(intake, dict) else None
+        if received_now and isinstance(intake, dict) and "received_at" in intake:
+            # Whole seconds, so marks computed from it are never a fraction of a millisecond
+            # later than the server's timers, which count in milliseconds.
+            intake["received_at"] = (await self.now()).replace(microsecond=0).isoformat()
         handle = await self.client.start_workflow(
             "RegulatedInquiry",
             intake,
@@ -203,7 +302,10 @@ class World:
         @activity.defn(name="resolve_policy")
         async def resolve_policy(request: ResolvePolicyInput) -> ResolvedPolicy:
             world.calls.append("resolve_policy")
-            return merge_policy(POLICY_DEFAULTS, request.overrides)
+            defaults = PolicyFile.model_validate(POLICY | world.policy)
+            starts_at = request.starts_at or activity.info().current_attempt_scheduled_time
+            resolved = merge_policy(defaults, request.overrides, starts_at)
+            return resolved.model_copy(update=world.resolved)
 
         @activity.defn(name="triage_inquiry")
         async def triage_inquiry(request: TriageInput) -> TriageResult:
@@ -214,6 +316,22 @@ class World:
         async def assign_owner(request: AssignOwnerInput) -> AssignedOwner:
             world.calls.append("assign_owner")
             return world.owner
+
+        @activity.defn(name="escalation_contacts")
+        async def escalation_contacts(request: EscalationInput) -> EscalationContacts:
+            world.calls.append("escalation_contacts")
+            world.escalations.append(request)
+            return EscalationContacts(
+                owner_id=world.escalation_owners[request.tier],
+                team=f"escalation-tier{request.tier}",
+                manager=MANAGER,
+                tier3_notify=list(TIER3_NOTIFY),
+            )
+
+        @activity.defn(name="record_survey")
+        async def record_survey(answer: SurveyAnswer) -> None:
+            world.calls.append("record_survey")
+            world.surveys.append(answer)
 
         @activity.defn(name="load_reviewers")
         async def load_reviewers(request: LoadReviewersInput) -> ReviewerRoster:
@@ -236,6 +354,7 @@ class World:
         @activity.defn(name="send_message")
         async def send_message(message: OutboxMessage) -> MessageReceipt:
             world.calls.append("send_message")
+            world.sent_at[message.message_key] = activity.info().current_attempt_scheduled_time
             world.messages.append(message)
             if message.kind == "owner_notice":
                 await world.hold_owner_notice()
@@ -247,7 +366,9 @@ class World:
             resolve_policy,
             triage_inquiry,
             assign_owner,
+            escalation_contacts,
             load_reviewers,
             route_to_department,
             send_message,
+            record_survey,
         ]

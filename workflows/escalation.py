@@ -1,0 +1,70 @@
+"""The escalation path: one tier up (at most 3), the tier's escalation owner takes the inquiry,
+and the previous owner and the team's manager are told why. SLA breaches, an unanswered
+service-recovery step and the manual `escalate` signal all walk this same path."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.roster import RosterActivities
+    from models.activities import EscalationContacts, EscalationInput
+
+from workflows import outbox, policies
+from workflows.case import Case
+from workflows.policies import SYSTEM
+
+
+async def escalate(case: Case, by: str, reason: str) -> None:
+    assert case.triage is not None
+    before = case.tier or case.triage.tier
+    case.tier = min(before + 1, 3)
+    case.escalations += 1
+    case.record(
+        workflow.now(),
+        by,
+        "escalated",
+        {"from_tier": before, "to_tier": case.tier, "reason": reason},
+    )
+    try:
+        contacts = await contacts_for(case, case.tier)
+    except ActivityError as err:
+        # A roster with nobody to take the tier: the tier is raised, the owner keeps it and
+        # hears why, and operators see it in the audit trail. Time keeping goes on.
+        kind = getattr(err.cause, "type", None) or type(err.cause).__name__
+        case.record(workflow.now(), SYSTEM, "escalation_incomplete", {"reason": kind})
+        await outbox.to_owner(case, f"escalated to tier {case.tier} ({reason}) but {kind}")
+        return
+    previous = case.owner
+    if contacts.owner_id != previous:
+        case.assign(contacts.owner_id, contacts.team, f"escalation: {reason}", by, workflow.now())
+    what = f"escalated to tier {case.tier} ({reason}); owner now {case.owner}"
+    for recipient in dict.fromkeys(r for r in (previous, case.owner, contacts.manager) if r):
+        await outbox.to_staff(case, recipient, what, "escalation_notice")
+    if case.tier == 3 and before < 3:
+        await notify_tier3(case, contacts)
+
+
+async def notify_tier3(case: Case, contacts: EscalationContacts | None = None) -> None:
+    """Legal operations and compliance hear of every tier 3 inquiry at once."""
+    contacts = contacts or await contacts_for(case, 3)
+    for recipient in contacts.tier3_notify:
+        await outbox.to_staff(case, recipient, "tier 3 inquiry: privilege, litigation or distress",
+                              "escalation_notice")  # fmt: skip
+
+
+async def contacts_for(case: Case, tier: int) -> EscalationContacts:
+    assert case.triage is not None
+    return await workflow.execute_activity_method(
+        RosterActivities.escalation_contacts,
+        EscalationInput(
+            workflow_id=case.workflow_id,
+            sector=case.intake.sector,
+            categories=case.triage.categories,
+            tier=tier,
+        ),
+        start_to_close_timeout=policies.LOCAL_TIMEOUT,
+        retry_policy=policies.LOCAL_RETRY,
+        summary=f"find tier {tier} escalation contacts",
+    )

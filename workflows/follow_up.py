@@ -1,0 +1,127 @@
+"""Follow-up: the survey after the resolution, one reminder, closure when the window ends, and
+service recovery when the customer's scores say the matter is not resolved."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.store import StoreActivities
+    from models.activities import ScoreThresholds, SurveyAnswer
+    from models.contract import Stage, SurveyResponse, SurveyState
+
+from workflows import escalation, messages, outbox, policies
+from workflows.case import Case
+from workflows.policies import SYSTEM
+from workflows.timekeeper import until
+
+Ending = Literal["closed", "reopened", "withdrawn"]
+
+
+async def follow_up(case: Case) -> Ending:
+    policy = case.policy
+    assert policy is not None
+    case.move_to(Stage.FOLLOW_UP, workflow.now())
+    case.survey, case.answer, case.reopen_by = None, None, None
+
+    def interrupted() -> bool:
+        return case.withdrawn or case.reopen_by is not None
+
+    def answered() -> bool:
+        return interrupted() or case.answer is not None
+
+    if await until(interrupted, policy.survey_delay, "survey delay"):
+        return ending(case)
+    sent = workflow.now()
+    subject, body = messages.survey(case.intake.inquiry_id, _survey_ref(case))
+    ref = await outbox.to_customer(case, "survey", f"survey:{case.round}", subject, body)
+    case.survey = SurveyState(sent_at=sent, survey_ref=ref, closes_at=sent + policy.survey_window)
+    reminder = min(policy.survey_reminder, policy.survey_window)
+    if not await until(answered, reminder - (workflow.now() - sent), "survey reminder"):
+        if policy.survey_reminder < policy.survey_window:
+            subject, body = messages.survey(case.intake.inquiry_id, ref, reminder=True)
+            await outbox.to_customer(
+                case, "survey_reminder", f"reminder:{case.round}", subject, body
+            )
+            case.survey = case.survey.model_copy(update={"reminded_at": workflow.now()})
+        window_left = policy.survey_window - (workflow.now() - sent)
+        if not await until(answered, window_left, "survey window"):
+            case.record(workflow.now(), SYSTEM, "survey_window_closed", {})
+            return "closed"
+    if interrupted() or case.answer is None:
+        return ending(case)
+    await _store_answer(case, case.answer)
+    alerts = score_alerts(case.answer, policy.score_alerts)
+    if alerts:
+        await recover(case, alerts)
+    return ending(case)
+
+
+async def recover(case: Case, alerts: list[str]) -> None:
+    """The owner must reopen the inquiry or close the step with a note before the deadline;
+    each deadline that passes escalates and gives the next owner a new one."""
+    policy = case.policy
+    assert policy is not None and case.survey is not None
+
+    def settled() -> bool:
+        return case.withdrawn or case.reopen_by is not None or not case.recovery_open
+
+    while True:
+        due = workflow.now() + policy.recovery_deadline
+        case.survey = case.survey.model_copy(update={"alerts": alerts, "recovery_due_at": due})
+        case.record(workflow.now(), SYSTEM, "service_recovery_opened", {"alerts": alerts})
+        what = f"survey scores call for service recovery ({'; '.join(alerts)}): reopen the " \
+               f"inquiry or close the step with a note by {due.isoformat()}"  # fmt: skip
+        await outbox.to_owner(case, what, "score_alert")
+        if await until(settled, policy.recovery_deadline, "service recovery deadline"):
+            return
+        await escalation.escalate(case, SYSTEM, "service recovery deadline passed")
+
+
+def score_alerts(answer: SurveyResponse, limits: ScoreThresholds | None) -> list[str]:
+    """Which scores are at or past their alert threshold, e.g. ['csat 1 <= 2']."""
+    if limits is None:
+        return []
+    alerts = []
+    if answer.csat is not None and limits.csat_at_most is not None:
+        if answer.csat <= limits.csat_at_most:
+            alerts.append(f"csat {answer.csat} <= {limits.csat_at_most}")
+    if answer.nps is not None and limits.nps_at_most is not None:
+        if answer.nps <= limits.nps_at_most:
+            alerts.append(f"nps {answer.nps} <= {limits.nps_at_most}")
+    if answer.ces is not None and limits.ces_at_least is not None:
+        if answer.ces >= limits.ces_at_least:
+            alerts.append(f"ces {answer.ces} >= {limits.ces_at_least}")
+    return alerts
+
+
+def ending(case: Case) -> Ending:
+    if case.withdrawn:
+        return "withdrawn"
+    return "reopened" if case.reopen_by is not None else "closed"
+
+
+def _survey_ref(case: Case) -> str:
+    return f"{case.workflow_id}:{case.run_key}:survey:{case.round}"
+
+
+async def _store_answer(case: Case, answer: SurveyResponse) -> None:
+    assert case.survey is not None and case.survey.answered_at is not None
+    await workflow.execute_activity_method(
+        StoreActivities.record_survey,
+        SurveyAnswer(
+            inquiry_id=case.intake.inquiry_id,
+            workflow_id=case.workflow_id,
+            survey_ref=case.survey.survey_ref or _survey_ref(case),
+            csat=answer.csat,
+            nps=answer.nps,
+            ces=answer.ces,
+            comment=answer.comment,
+            answered_at=case.survey.answered_at,
+        ),
+        start_to_close_timeout=policies.LOCAL_TIMEOUT,
+        retry_policy=policies.LOCAL_RETRY,
+        summary="record survey answer",
+    )
