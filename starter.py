@@ -151,8 +151,17 @@ def signal_command(name: str, build: Callable[[argparse.Namespace], dict[str, An
     return send
 
 
+EXAMPLES = {"healthcare": "intake.json", "legal": "intake-2.json"}
+
+
 def sample(client: Client | None, args: argparse.Namespace, out: TextIO) -> None:
-    out.write(_read(Path(__file__).parent / "examples" / "intake.json"))
+    """An example intake received now: SLA clocks run from `received_at`, and a fixed date
+    in the past would start them already breached."""
+    example = json.loads(_read(Path(__file__).parent / "examples" / EXAMPLES[args.example]))
+    example["received_at"] = datetime.now(UTC).replace(microsecond=0).isoformat()
+    if args.inquiry_id:
+        example["inquiry_id"] = args.inquiry_id
+    out.write(json.dumps(example, indent=2) + "\n")
 
 
 def record_survey(client: Client | None, args: argparse.Namespace, out: TextIO) -> None:
@@ -261,7 +270,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("file", help="path to the JSON file, or - to read standard input")
     sub = add("status", "show where an inquiry stands", status)
     sub.add_argument("--json", action="store_true", help="print the full status query as JSON")
-    add("sample", "print an example intake to start from", sample, inquiry=False)
+    sub = add("sample", "print an example intake, received now", sample, inquiry=False)
+    sub.add_argument(
+        "--example",
+        choices=sorted(EXAMPLES),
+        default="healthcare",
+        help="healthcare (tier 2, HIPAA) or legal (tier 3, privileged)",
+    )
+    sub.add_argument("--inquiry-id", help="use this inquiry id instead of the example's")
 
     sub = add(
         "decide",

@@ -245,10 +245,11 @@ def banner(stack: Stack) -> str:
   Data          {args.data_dir}
 
   Start an inquiry:
-    {at}.venv/bin/python starter.py start examples/intake.json
+    .venv/bin/python starter.py sample > demo-1.json   # the example, received now
+    {at}.venv/bin/python starter.py start demo-1.json
   or with the Temporal CLI:
     .venv/bin/temporal workflow start{cli_at} --type RegulatedInquiry --task-queue {queue} \\
-      --workflow-id inquiry-DEMO-1 --input-file examples/intake.json
+      --workflow-id inquiry-DEMO-1 --input-file demo-1.json
   Approve its draft:
     {at}.venv/bin/python starter.py decide DEMO-1 --reviewer reviewer.rita --approve
 

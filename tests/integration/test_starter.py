@@ -75,3 +75,16 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
                     "reopen", "note", "department-result", "survey", "close-recovery",
                     "record-survey"):  # fmt: skip
         assert command in text
+
+
+async def test_sample_prints_a_valid_intake_received_now() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from models.contract import InquiryIntake
+
+    for example, sector in (("healthcare", "healthcare"), ("legal", "legal")):
+        out = StringIO()
+        code = await starter.main(["sample", "--example", example, "--inquiry-id", "S-1"], out=out)
+        intake = InquiryIntake.model_validate_json(out.getvalue())
+        assert code == 0 and intake.inquiry_id == "S-1" and intake.sector == sector
+        assert abs(datetime.now(UTC) - intake.received_at) < timedelta(minutes=1)
