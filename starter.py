@@ -33,7 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import clients
 from activities.db import make_engine, migrate
-from activities.store import SurveyNotRecorded, record_late_survey
+from activities.surveys import SurveyNotRecorded, record_late_survey
 from models.contract import (
     SIGNAL_PAYLOADS,
     InquiryIntake,
@@ -117,6 +117,8 @@ async def status(client: Client, args: argparse.Namespace, out: TextIO) -> None:
     for clock in current.deadlines:
         due = clock.due_at.isoformat() if clock.due_at else "-"
         share = f"{clock.elapsed_share:.0%} used" if clock.elapsed_share is not None else ""
+        if clock.as_of and clock.elapsed_share is not None:
+            share += f" as of {clock.as_of:%Y-%m-%d %H:%M}"
         kind = "business time" if clock.business_time else "wall time"
         lines.append(f"sla          {clock.name}: {clock.state}, due {due}, {share} ({kind})")
     if current.sla_breaches:

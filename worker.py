@@ -26,6 +26,7 @@ from activities.departments import DepartmentActivities
 from activities.messaging import DeliveryAdapter, LoggingDelivery, MessagingActivities
 from activities.roster import RosterActivities
 from activities.store import OwnerLoad, StoreActivities
+from activities.surveys import SurveyActivities
 from activities.triage import TriageActivities
 from models.settings import Settings
 from workflows.inquiry import RegulatedInquiry
@@ -41,6 +42,7 @@ def activities_for(
 ) -> list[Any]:
     """Every activity this worker runs, built with the clients it needs."""
     store = StoreActivities(engine)
+    surveys = SurveyActivities(engine)
     triage = TriageActivities(settings.triage_rules_path, settings.policy_path)
     roster = RosterActivities(settings.roster_path, OwnerLoad(engine))
     departments = DepartmentActivities(http, settings)
@@ -48,7 +50,7 @@ def activities_for(
     return [
         store.register_inquiry,
         store.record_events,
-        store.record_survey,
+        surveys.record_survey,
         triage.resolve_policy,
         triage.triage_inquiry,
         roster.assign_owner,

@@ -1,5 +1,5 @@
-"""The inquiry registry, audit trail, read model and survey answers: session-first functions and
-their activities.
+"""The inquiry registry, audit trail and read model: session-first functions and their
+activities. Survey answers live in `activities.surveys`.
 
 Every write is one atomic statement keyed on a unique column (`INSERT .. ON CONFLICT DO NOTHING`,
 a conditional `UPDATE`), so a retried activity, or two workers racing, can never add a second row
@@ -10,12 +10,6 @@ Errors
     ApplicationError "InquiryNotRegistered" (non-retryable): a snapshot names an inquiry the
                      registry has never seen, which only a workflow that skipped
                      `register_inquiry` causes.
-    SurveyNotRecorded  `record_late_survey` refused an answer; messages name the inquiry id and
-        UnknownInquiry         the field at fault, never the answer's content:
-        InquiryStillOpen       the workflow still runs: the `survey_response` signal is the way
-        NoSurveySent           no survey went out for the inquiry
-        SurveyAlreadyAnswered  its latest survey has an answer already
-        InvalidSurveyScores    a score out of the contract's range, or no score at all
     Database errors propagate unchanged and Temporal retries them.
 """
 
@@ -26,7 +20,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import Engine, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select, update
@@ -39,10 +32,9 @@ from models.activities import (
     RecordInput,
     RegisterInquiryInput,
     RegisterInquiryResult,
-    SurveyAnswer,
 )
-from models.contract import Stage, SurveyResponse
-from models.store import AuditRecord, InquiryRecord, OutboxRecord, SurveyAnswerRecord
+from models.contract import Stage
+from models.store import AuditRecord, InquiryRecord, OutboxRecord
 
 CLOSED_STAGES = (Stage.CLOSED.value, Stage.WITHDRAWN.value)
 
@@ -185,113 +177,6 @@ def count_open_by_owner(*, session: Session, owner_ids: Sequence[str]) -> dict[s
 # --- survey answers --------------------------------------------------------------------------
 
 
-class SurveyNotRecorded(ValueError):
-    """A late survey answer the store refused; the message is safe to show and to log."""
-
-
-class UnknownInquiry(SurveyNotRecorded):
-    pass
-
-
-class InquiryStillOpen(SurveyNotRecorded):
-    pass
-
-
-class NoSurveySent(SurveyNotRecorded):
-    pass
-
-
-class SurveyAlreadyAnswered(SurveyNotRecorded):
-    pass
-
-
-class InvalidSurveyScores(SurveyNotRecorded):
-    pass
-
-
-def record_survey_answer(*, session: Session, answer: SurveyAnswer, now: datetime) -> bool:
-    """Store `answer` once per survey; False when that survey already has an answer."""
-    row = {**answer.model_dump(mode="python"), "recorded_at": now}
-    inserted = insert_ignoring_duplicates(
-        session=session, model=SurveyAnswerRecord, rows=[row], key="survey_ref"
-    )
-    return inserted > 0
-
-
-def list_survey_answers(*, session: Session, inquiry_id: str) -> list[SurveyAnswerRecord]:
-    return list(
-        session.exec(
-            select(SurveyAnswerRecord)
-            .where(SurveyAnswerRecord.inquiry_id == inquiry_id)
-            .order_by(col(SurveyAnswerRecord.id))
-        ).all()
-    )
-
-
-def record_late_survey(
-    *,
-    session: Session,
-    inquiry_id: str,
-    csat: int | None,
-    nps: int | None,
-    ces: int | None,
-    comment: str | None,
-    now: datetime,
-) -> SurveyAnswer:
-    """Record an answer to the inquiry's latest survey after the inquiry has closed.
-
-    The workflow is gone by then, so the store checks what its signal handler would have: the
-    scores, that a survey went out, and that it has no answer yet. Also writes an audit event.
-    """
-    try:
-        scores = SurveyResponse(csat=csat, nps=nps, ces=ces, comment=comment)
-    except ValidationError as err:
-        fields = sorted({".".join(map(str, e["loc"])) or "scores" for e in err.errors()})
-        raise InvalidSurveyScores(
-            f"inquiry {inquiry_id}: invalid survey answer ({', '.join(fields)}); "
-            "csat 1-5, nps 0-10, ces 1-7, at least one"
-        ) from None
-    inquiry = find_inquiry(session=session, inquiry_id=inquiry_id)
-    if inquiry is None:
-        raise UnknownInquiry(f"no inquiry {inquiry_id} in the store")
-    if inquiry.stage not in CLOSED_STAGES:
-        raise InquiryStillOpen(
-            f"inquiry {inquiry_id} is still open ({inquiry.stage}); "
-            "send the survey_response signal instead"
-        )
-    survey_ref = session.exec(
-        select(OutboxRecord.message_key)
-        .where(OutboxRecord.inquiry_id == inquiry_id)
-        .where(OutboxRecord.kind == "survey")
-        .order_by(col(OutboxRecord.id).desc())
-    ).first()
-    if survey_ref is None:
-        raise NoSurveySent(f"no survey was sent for inquiry {inquiry_id}")
-    answer = SurveyAnswer(
-        inquiry_id=inquiry_id,
-        workflow_id=inquiry.workflow_id,
-        survey_ref=survey_ref,
-        **scores.model_dump(),
-        answered_at=now,
-        late=True,
-    )
-    if not record_survey_answer(session=session, answer=answer, now=now):
-        raise SurveyAlreadyAnswered(f"the survey for inquiry {inquiry_id} is already answered")
-    audit = AuditEvent(
-        event_key=f"{survey_ref}:late-answer",
-        inquiry_id=inquiry_id,
-        workflow_id=inquiry.workflow_id,
-        at=now,
-        actor="customer",
-        action="survey_answered",
-        stage=Stage(inquiry.stage),
-        # Scores only: the comment may hold personal data and stays in its own table.
-        detail={"survey_ref": survey_ref, "late": True, **scores.model_dump(exclude={"comment"})},
-    )
-    record_events(session=session, events=[audit])
-    return answer
-
-
 class OwnerLoad:
     """`await OwnerLoad(engine)(owner_ids)`: open inquiries per owner, for least-loaded routing."""
 
@@ -320,10 +205,6 @@ class StoreActivities:
     async def record_events(self, request: RecordInput) -> None:
         await asyncio.to_thread(self._record, request)
 
-    @activity.defn(name="record_survey")
-    async def record_survey(self, answer: SurveyAnswer) -> None:
-        await asyncio.to_thread(self._record_survey, answer)
-
     def _register(self, request: RegisterInquiryInput) -> RegisterInquiryResult:
         with Session(self._engine) as session:
             result = register_inquiry(session=session, request=request, now=datetime.now(UTC))
@@ -335,10 +216,4 @@ class StoreActivities:
             record_events(session=session, events=request.events)
             if request.snapshot is not None:
                 apply_snapshot(session=session, snapshot=request.snapshot)
-            session.commit()
-
-    def _record_survey(self, answer: SurveyAnswer) -> None:
-        with Session(self._engine) as session:
-            # A retry finds the answer stored and adds nothing: the False is expected then.
-            record_survey_answer(session=session, answer=answer, now=datetime.now(UTC))
             session.commit()

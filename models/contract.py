@@ -303,7 +303,10 @@ class Deadline(Outbound):
     name: str
     due_at: datetime | None
     state: Literal["running", "paused", "stopped", "breached"] = "running"
+    # The share used as of `as_of`: the workflow's last step (a query cannot read the clock
+    # deterministically). The timekeeper steps at every warning threshold and breach.
     elapsed_share: float | None = None
+    as_of: datetime | None = None
     business_time: bool = False
 
 

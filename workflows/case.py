@@ -12,7 +12,7 @@ from typing import Any
 
 from models.activities import (
     AuditEvent,
-    InquirySnapshot,
+    ClockName,
     ResolvedPolicy,
     Reviewer,
     TriageResult,
@@ -23,8 +23,6 @@ from models.contract import (
     DepartmentState,
     Draft,
     InquiryIntake,
-    InquiryOutcome,
-    InquiryStatus,
     OwnerAssignment,
     RefusedSignal,
     Review,
@@ -219,6 +217,20 @@ class Case:
             return "approved"
         return None
 
+    def reopen(self, now: datetime) -> None:
+        """Back to routing with a new round: new department cases, a new resolution clock."""
+        assert self.policy is not None and self.triage is not None
+        self.round += 1
+        self.departments = {d: DepartmentState() for d in self.triage.categories}
+        self.resolution_ref, self.release = None, None
+        self.record(now, self.reopen_by or SYSTEM, "reopened", {"round": self.round})
+        budget = self.policy.resolution_sla[str(self.tier)]  # type: ignore[index]
+        self.sla.start("resolution", budget, now, self.policy)
+
+    def stop_clock(self, name: ClockName, now: datetime) -> None:
+        if self.timed and self.policy is not None:
+            self.sla.stop(name, now, self.policy)
+
     def approvals_required(self) -> int:
         """Distinct reviewers who must approve, by tier (four eyes at tier 3 by default)."""
         tier = str(self.tier or 3)
@@ -262,86 +274,3 @@ class Case:
                 sla: timedelta = self.policy.compliance_sla[tier]  # type: ignore[index]
                 due.append(Deadline(name="compliance", due_at=since + sla))
         return due
-
-    # --- views -------------------------------------------------------------------------------
-
-    def status(self, now: datetime) -> InquiryStatus:
-        t = self.triage
-        return InquiryStatus(
-            inquiry_id=self.intake.inquiry_id,
-            sector=self.intake.sector,
-            channel=self.intake.channel,
-            stage=self.stage,
-            tier=self.tier,
-            urgency=t.urgency if t else None,
-            categories=t.categories if t else [],
-            compliance_flags=t.compliance_flags if t else [],
-            distress=t.distress if t else False,
-            rules_fired=t.rules_fired if t else [],
-            owner=self.owner,
-            owner_history=self.owner_history,
-            departments=self.departments,
-            draft=self.draft,
-            compliance=self.reviews,
-            deadlines=self.deadlines(now),
-            sla_breaches=self.sla.breaches,
-            survey=self.survey,
-            refused_signals=self.refused,
-            notes=self.notes,
-            resolution_ref=self.resolution_ref,
-            received_at=self.intake.received_at,
-            updated_at=now,
-        )
-
-    def snapshot(self, now: datetime) -> InquirySnapshot:
-        t = self.triage
-        return InquirySnapshot(
-            inquiry_id=self.intake.inquiry_id,
-            workflow_id=self.workflow_id,
-            version=self.seq,
-            sector=self.intake.sector,
-            stage=self.stage,
-            tier=self.tier,
-            urgency=t.urgency if t else None,
-            categories=t.categories if t else [],
-            compliance_flags=t.compliance_flags if t else [],
-            owner=self.owner,
-            sla_breached=bool(self.sla.breaches),
-            received_at=self.intake.received_at,
-            updated_at=now,
-            closed_at=self.closed_at,
-            resolution_ref=self.resolution_ref,
-        )
-
-    def outcome(self) -> InquiryOutcome:
-        t = self.triage
-        approvers = [r.reviewer_id for r in self.reviews if r.decision == "approve"]
-        communicated = self.stage_since.get(Stage.COMMUNICATING)
-        return InquiryOutcome(
-            inquiry_id=self.intake.inquiry_id,
-            stage=self.stage,
-            owner=self.owner,
-            owner_history=self.owner_history,
-            tier=self.tier,
-            urgency=t.urgency if t else None,
-            categories=t.categories if t else [],
-            compliance_flags=t.compliance_flags if t else [],
-            departments=self.departments,
-            resolution_ref=self.resolution_ref,
-            approved_by=approvers,
-            release="policy" if self.release == "policy" else ("reviewer" if approvers else None),
-            received_at=self.intake.received_at,
-            triaged_at=self.stage_since.get(Stage.TRIAGED),
-            communicated_at=communicated if self.resolution_ref else None,
-            closed_at=self.closed_at or self.intake.received_at,
-            survey=self.survey,
-            sla_breaches=self.sla.breaches,
-            reopens=self.round,
-            escalations=self.escalations,
-            first_contact_resolution=self.first_contact_resolution() if self.timed else None,
-        )
-
-    def first_contact_resolution(self) -> bool:
-        """Resolved with no reopen, no escalation and no round of waiting on the customer."""
-        quiet = self.round == 0 and self.escalations == 0 and self.needs_info_rounds == 0
-        return self.resolution_ref is not None and not self.withdrawn and quiet

@@ -193,6 +193,7 @@ class Clock(Model):
             due_at=self.due_at(windows),
             state=state,
             elapsed_share=round(self.share(now, windows), 3),
+            as_of=now,
             business_time=self.business,
         )
 

@@ -8,7 +8,7 @@ from typing import Literal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.store import StoreActivities
+    from activities.surveys import SurveyActivities
     from models.activities import ScoreThresholds, SurveyAnswer
     from models.contract import Stage, SurveyResponse, SurveyState
 
@@ -110,7 +110,7 @@ def _survey_ref(case: Case) -> str:
 async def _store_answer(case: Case, answer: SurveyResponse) -> None:
     assert case.survey is not None and case.survey.answered_at is not None
     await workflow.execute_activity_method(
-        StoreActivities.record_survey,
+        SurveyActivities.record_survey,
         SurveyAnswer(
             inquiry_id=case.intake.inquiry_id,
             workflow_id=case.workflow_id,

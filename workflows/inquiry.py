@@ -9,7 +9,6 @@ close. Every change is an audit event, written by one documenting task in the ba
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import workflow
@@ -21,8 +20,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.triage import TriageActivities
     from models.activities import (
         AssignOwnerInput,
-        ClockName,
-        LoadReviewersInput,
         RecordInput,
         RegisterInquiryInput,
         ResolvePolicyInput,
@@ -30,30 +27,30 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.contract import (
         SIGNAL_PAYLOADS,
-        DepartmentState,
         InquiryIntake,
         InquiryOutcome,
         InquiryStatus,
         Stage,
     )
 
-from workflows import escalation, follow_up, messages, outbox, policies, routing, timekeeper
+from workflows import (
+    checkpoint,
+    escalation,
+    follow_up,
+    messages,
+    outbox,
+    policies,
+    routing,
+    timekeeper,
+    views,
+)
 from workflows.case import Case
-from workflows.drafting import compose_draft
 from workflows.intake import PayloadError, decode_one
 from workflows.policies import SYSTEM
 from workflows.signals import RULES, actor_of
 from workflows.visibility import search_attribute_updates
 
 TIMED_PATCH = "sla-clocks-and-follow-up"
-
-
-def _query_time() -> datetime:
-    """A query changes nothing and is not replayed, so it may read the real clock: elapsed
-    shares are as of the asking, not as of the workflow's last task, which may be hours old."""
-    with workflow.unsafe.sandbox_unrestricted():
-        real = datetime.now(UTC)
-    return max(real, workflow.now())
 
 
 @workflow.defn(name="RegulatedInquiry")
@@ -106,37 +103,27 @@ class RegulatedInquiry:
         while not case.withdrawn:
             await routing.route(case)
             if not case.withdrawn:
-                await self._resolve(case)
+                await checkpoint.resolve(case)
             if not case.withdrawn:
                 await self._communicate(case)
             if case.withdrawn or not case.timed:
                 break
             if await follow_up.follow_up(case) != "reopened":
                 break
-            self._reopen(case)
+            case.reopen(workflow.now())
         case.move_to(Stage.WITHDRAWN if case.withdrawn else Stage.CLOSED, workflow.now())
         if case.timed and case.policy is not None:
             case.sla.stop_all(workflow.now(), case.policy)
         self._finished = True
         await asyncio.gather(*helpers)
         await documenting
-        return case.outcome()
-
-    def _reopen(self, case: Case) -> None:
-        """Back to routing with a new round: new department cases, a new resolution clock."""
-        assert case.policy is not None and case.triage is not None
-        case.round += 1
-        case.departments = {d: DepartmentState() for d in case.triage.categories}
-        case.resolution_ref, case.release = None, None
-        case.record(workflow.now(), case.reopen_by or SYSTEM, "reopened", {"round": case.round})
-        budget = case.policy.resolution_sla[str(case.tier)]  # type: ignore[index]
-        case.sla.start("resolution", budget, workflow.now(), case.policy)
+        return views.outcome(case)
 
     @workflow.query(name="status")
     def status(self) -> InquiryStatus:
         if self._case is None:
             raise ApplicationError(self._refusal or "invalid intake", type="InvalidIntake")
-        return self._case.status(_query_time())
+        return views.status(self._case, workflow.now())
 
     # --- the steps ---------------------------------------------------------------------------
 
@@ -204,54 +191,6 @@ class RegulatedInquiry:
         if case.timed and triage.tier == 3:
             await escalation.notify_tier3(case)
 
-    async def _resolve(self, case: Case) -> None:
-        case.move_to(Stage.DRAFTING, workflow.now())
-        case.add_draft(compose_draft(case.departments, case.flags), SYSTEM, workflow.now())
-        while not case.withdrawn:
-            draft = case.draft
-            assert draft is not None and case.policy is not None
-            if not draft.checks_passed:
-                await self._back_to_owner(case, draft.version, "the draft failed automated checks")
-                continue
-            if case.releasable_by_policy():
-                case.release_by_policy(workflow.now())
-                return
-            await self._await_compliance(case)
-            await workflow.wait_condition(
-                lambda v=draft.version: case.withdrawn or case.verdict(v) is not None  # type: ignore[misc]
-            )
-            if case.verdict(draft.version) == "rejected":
-                await self._back_to_owner(case, draft.version, "a reviewer sent the draft back")
-            elif case.verdict(draft.version) == "approved":
-                self._stop_clock(case, "compliance")
-                return
-
-    async def _await_compliance(self, case: Case) -> None:
-        if case.stage == Stage.AWAITING_COMPLIANCE:
-            return
-        roster = await workflow.execute_activity_method(
-            RosterActivities.load_reviewers,
-            LoadReviewersInput(sector=case.intake.sector, tier=case.tier or 3),
-            start_to_close_timeout=policies.LOCAL_TIMEOUT,
-            retry_policy=policies.LOCAL_RETRY,
-            summary="load reviewers",
-        )
-        case.reviewers = {r.reviewer_id: r for r in roster.reviewers}
-        case.move_to(Stage.AWAITING_COMPLIANCE, workflow.now())
-        if case.timed and case.policy is not None:
-            budget = case.policy.compliance_sla[str(case.tier)]  # type: ignore[index]
-            case.sla.start("compliance", budget, workflow.now(), case.policy)
-
-    async def _back_to_owner(self, case: Case, version: int, why: str) -> None:
-        """Drafting again: the owner is told why and the workflow waits for a revision."""
-        if case.stage != Stage.DRAFTING:
-            case.move_to(Stage.DRAFTING, workflow.now(), reason=why)
-        self._stop_clock(case, "compliance")
-        await outbox.to_owner(case, f"{why}; please revise the response")
-        await workflow.wait_condition(
-            lambda: case.withdrawn or (case.draft is not None and case.draft.version > version)
-        )
-
     async def _communicate(self, case: Case) -> None:
         draft = case.draft
         assert draft is not None
@@ -263,11 +202,7 @@ class RegulatedInquiry:
         case.record(
             workflow.now(), SYSTEM, "resolution_communicated", {"message_key": case.resolution_ref}
         )
-        self._stop_clock(case, "resolution")
-
-    def _stop_clock(self, case: Case, name: ClockName) -> None:
-        if case.timed and case.policy is not None:
-            case.sla.stop(name, workflow.now(), case.policy)
+        case.stop_clock("resolution", workflow.now())
 
     # --- documentation -----------------------------------------------------------------------
 
@@ -281,7 +216,7 @@ class RegulatedInquiry:
             batch, case.pending = case.pending, []
             await workflow.execute_activity_method(
                 StoreActivities.record_events,
-                RecordInput(events=batch, snapshot=case.snapshot(workflow.now())),
+                RecordInput(events=batch, snapshot=views.snapshot(case, workflow.now())),
                 start_to_close_timeout=policies.LOCAL_TIMEOUT,
                 retry_policy=policies.LOCAL_RETRY,
                 summary="document",

@@ -20,20 +20,17 @@ import starter
 from activities import db
 from activities.db import make_engine, migrate
 from activities.messaging import enqueue_message
-from activities.store import (
+from activities.store import apply_snapshot, find_inquiry, list_audit, register_inquiry
+from activities.surveys import (
     InquiryStillOpen,
     InvalidSurveyScores,
     NoSurveySent,
-    StoreActivities,
+    SurveyActivities,
     SurveyAlreadyAnswered,
     UnknownInquiry,
-    apply_snapshot,
-    find_inquiry,
-    list_audit,
     list_survey_answers,
     record_late_survey,
     record_survey_answer,
-    register_inquiry,
 )
 from models.activities import (
     InquirySnapshot,
@@ -118,7 +115,7 @@ def late(session: Session, inquiry_id: str = "INQ-1", **scores: Any) -> SurveyAn
 
 
 async def test_recording_the_same_survey_twice_keeps_the_first_answer(db_engine: Engine) -> None:
-    store = StoreActivities(db_engine)
+    store = SurveyActivities(db_engine)
 
     await ActivityEnvironment().run(store.record_survey, answer(csat=2, comment=COMMENT))
     await ActivityEnvironment().run(store.record_survey, answer(csat=5))

@@ -19,6 +19,7 @@ from models.contract import (
     Urgency,
 )
 from tests import support
+from workflows import views
 from workflows.case import Case
 from workflows.drafting import compose_draft
 
@@ -110,7 +111,7 @@ def test_only_an_ending_stage_sets_closed_at() -> None:
     case.move_to(Stage.WITHDRAWN, NOW + timedelta(hours=1))
 
     assert case.closed_at == NOW + timedelta(hours=1)
-    assert case.outcome().closed_at == NOW + timedelta(hours=1)
+    assert views.outcome(case).closed_at == NOW + timedelta(hours=1)
 
 
 def test_triage_opens_one_pending_department_per_category() -> None:
@@ -216,7 +217,7 @@ def test_policy_release_is_recorded_as_a_review_and_reported_in_the_outcome() ->
         1,
     )
     assert case.pending[-1].action == "compliance_policy_release"
-    assert (case.outcome().release, case.outcome().approved_by) == ("policy", [])
+    assert (views.outcome(case).release, views.outcome(case).approved_by) == ("policy", [])
 
 
 def test_outcome_names_the_approvers_and_communication_time() -> None:
@@ -226,7 +227,7 @@ def test_outcome_names_the_approvers_and_communication_time() -> None:
     case.resolution_ref = "inquiry-INQ-1:run-1:resolution:v1"
     case.move_to(Stage.CLOSED, NOW + timedelta(minutes=6))
 
-    outcome = case.outcome()
+    outcome = views.outcome(case)
 
     assert (outcome.release, outcome.approved_by) == ("reviewer", ["rev.rita"])
     assert outcome.communicated_at == NOW + timedelta(minutes=5)
@@ -261,7 +262,7 @@ def test_status_reports_the_refusals_and_the_current_draft() -> None:
     case = at_checkpoint(make_case())
     case.refuse("reopen", "inquiry can only be reopened during follow-up", NOW, "agent.al")
 
-    status = case.status(NOW)
+    status = views.status(case, NOW)
 
     assert status.stage == Stage.AWAITING_COMPLIANCE
     assert status.owner == OWNER
@@ -270,4 +271,4 @@ def test_status_reports_the_refusals_and_the_current_draft() -> None:
         ("reopen", "inquiry can only be reopened during follow-up")
     ]
     assert case.pending[-1].actor == "agent.al"
-    assert case.snapshot(NOW).version == case.seq
+    assert views.snapshot(case, NOW).version == case.seq

@@ -11,6 +11,7 @@ import pytest
 
 from models.contract import SIGNAL_PAYLOADS, Department, DepartmentState, Stage, SurveyState
 from tests.unit.test_case import NOW, OWNER, at_checkpoint, make_case
+from workflows import views
 from workflows.case import Case
 from workflows.signals import RULES, actor_of
 
@@ -215,17 +216,17 @@ def test_needs_info_pauses_the_customer_clocks_until_the_next_result() -> None:
 
 def test_first_contact_resolution_needs_a_quiet_resolved_run() -> None:
     case = timed(make_case())
-    assert case.first_contact_resolution() is False  # nothing communicated yet
+    assert views.first_contact_resolution(case) is False  # nothing communicated yet
 
     case.resolution_ref = "inquiry-INQ-1:run-1:resolution:v1"
-    assert case.first_contact_resolution() is True
+    assert views.first_contact_resolution(case) is True
 
     for change in ({"round": 1}, {"escalations": 1}, {"needs_info_rounds": 1}):
         other = timed(make_case())
         other.resolution_ref = case.resolution_ref
         for name, value in change.items():
             setattr(other, name, value)
-        assert other.first_contact_resolution() is False, change
+        assert views.first_contact_resolution(other) is False, change
 
 
 # --- follow-up, withdrawal, notes ------------------------------------------------------------

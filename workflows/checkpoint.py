@@ -1,0 +1,68 @@
+"""The compliance checkpoint: a draft is composed, checked automatically, and held until the
+required reviewers approve it (or policy releases a tier 1 inquiry with no flag). A failed check
+or a rejection sends it back to the owner, who revises it."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.roster import RosterActivities
+    from models.activities import LoadReviewersInput
+    from models.contract import Stage
+
+from workflows import outbox, policies
+from workflows.case import Case
+from workflows.drafting import compose_draft
+from workflows.policies import SYSTEM
+
+
+async def resolve(case: Case) -> None:
+    case.move_to(Stage.DRAFTING, workflow.now())
+    case.add_draft(compose_draft(case.departments, case.flags), SYSTEM, workflow.now())
+    while not case.withdrawn:
+        draft = case.draft
+        assert draft is not None and case.policy is not None
+        if not draft.checks_passed:
+            await back_to_owner(case, draft.version, "the draft failed automated checks")
+            continue
+        if case.releasable_by_policy():
+            case.release_by_policy(workflow.now())
+            return
+        await await_compliance(case)
+        await workflow.wait_condition(
+            lambda v=draft.version: case.withdrawn or case.verdict(v) is not None  # type: ignore[misc]
+        )
+        if case.verdict(draft.version) == "rejected":
+            await back_to_owner(case, draft.version, "a reviewer sent the draft back")
+        elif case.verdict(draft.version) == "approved":
+            case.stop_clock("compliance", workflow.now())
+            return
+
+
+async def await_compliance(case: Case) -> None:
+    if case.stage == Stage.AWAITING_COMPLIANCE:
+        return
+    roster = await workflow.execute_activity_method(
+        RosterActivities.load_reviewers,
+        LoadReviewersInput(sector=case.intake.sector, tier=case.tier or 3),
+        start_to_close_timeout=policies.LOCAL_TIMEOUT,
+        retry_policy=policies.LOCAL_RETRY,
+        summary="load reviewers",
+    )
+    case.reviewers = {r.reviewer_id: r for r in roster.reviewers}
+    case.move_to(Stage.AWAITING_COMPLIANCE, workflow.now())
+    if case.timed and case.policy is not None:
+        budget = case.policy.compliance_sla[str(case.tier)]  # type: ignore[index]
+        case.sla.start("compliance", budget, workflow.now(), case.policy)
+
+
+async def back_to_owner(case: Case, version: int, why: str) -> None:
+    """Drafting again: the owner is told why and the workflow waits for a revision."""
+    if case.stage != Stage.DRAFTING:
+        case.move_to(Stage.DRAFTING, workflow.now(), reason=why)
+    case.stop_clock("compliance", workflow.now())
+    await outbox.to_owner(case, f"{why}; please revise the response")
+    await workflow.wait_condition(
+        lambda: case.withdrawn or (case.draft is not None and case.draft.version > version)
+    )

@@ -1,0 +1,97 @@
+"""Views of a case for outside readers: the `status` query, the read model's row, the outcome.
+
+Pure functions of the case; they decide nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from models.activities import InquirySnapshot
+from models.contract import InquiryOutcome, InquiryStatus, Stage
+from workflows.case import Case
+
+
+def status(case: Case, now: datetime) -> InquiryStatus:
+    t = case.triage
+    return InquiryStatus(
+        inquiry_id=case.intake.inquiry_id,
+        sector=case.intake.sector,
+        channel=case.intake.channel,
+        stage=case.stage,
+        tier=case.tier,
+        urgency=t.urgency if t else None,
+        categories=t.categories if t else [],
+        compliance_flags=t.compliance_flags if t else [],
+        distress=t.distress if t else False,
+        rules_fired=t.rules_fired if t else [],
+        owner=case.owner,
+        owner_history=case.owner_history,
+        departments=case.departments,
+        draft=case.draft,
+        compliance=case.reviews,
+        deadlines=case.deadlines(now),
+        sla_breaches=case.sla.breaches,
+        survey=case.survey,
+        refused_signals=case.refused,
+        notes=case.notes,
+        resolution_ref=case.resolution_ref,
+        received_at=case.intake.received_at,
+        updated_at=now,
+    )
+
+
+def snapshot(case: Case, now: datetime) -> InquirySnapshot:
+    t = case.triage
+    return InquirySnapshot(
+        inquiry_id=case.intake.inquiry_id,
+        workflow_id=case.workflow_id,
+        version=case.seq,
+        sector=case.intake.sector,
+        stage=case.stage,
+        tier=case.tier,
+        urgency=t.urgency if t else None,
+        categories=t.categories if t else [],
+        compliance_flags=t.compliance_flags if t else [],
+        owner=case.owner,
+        sla_breached=bool(case.sla.breaches),
+        received_at=case.intake.received_at,
+        updated_at=now,
+        closed_at=case.closed_at,
+        resolution_ref=case.resolution_ref,
+    )
+
+
+def outcome(case: Case) -> InquiryOutcome:
+    t = case.triage
+    approvers = [r.reviewer_id for r in case.reviews if r.decision == "approve"]
+    communicated = case.stage_since.get(Stage.COMMUNICATING)
+    return InquiryOutcome(
+        inquiry_id=case.intake.inquiry_id,
+        stage=case.stage,
+        owner=case.owner,
+        owner_history=case.owner_history,
+        tier=case.tier,
+        urgency=t.urgency if t else None,
+        categories=t.categories if t else [],
+        compliance_flags=t.compliance_flags if t else [],
+        departments=case.departments,
+        resolution_ref=case.resolution_ref,
+        approved_by=approvers,
+        release="policy" if case.release == "policy" else ("reviewer" if approvers else None),
+        received_at=case.intake.received_at,
+        triaged_at=case.stage_since.get(Stage.TRIAGED),
+        communicated_at=communicated if case.resolution_ref else None,
+        closed_at=case.closed_at or case.intake.received_at,
+        survey=case.survey,
+        sla_breaches=case.sla.breaches,
+        reopens=case.round,
+        escalations=case.escalations,
+        first_contact_resolution=first_contact_resolution(case) if case.timed else None,
+    )
+
+
+def first_contact_resolution(case: Case) -> bool:
+    """Resolved with no reopen, no escalation and no round of waiting on the customer."""
+    quiet = case.round == 0 and case.escalations == 0 and case.needs_info_rounds == 0
+    return case.resolution_ref is not None and not case.withdrawn and quiet
