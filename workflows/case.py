@@ -75,9 +75,11 @@ class Case:
         self.sla = Sla()
         # What signal handlers ask of the workflow that needs an activity: (kind, actor, reason).
         self.requests: list[tuple[str, str, str]] = []
+        self.serving = False  # the attendant is walking one of those requests
         self.senior_review = False
         self.escalations = 0
         self.round = 0
+        self.earlier_case_refs: set[str] = set()
         self.reopen_by: str | None = None
         self.needs_info_rounds = 0
         self.survey: SurveyState | None = None
@@ -221,6 +223,7 @@ class Case:
         """Back to routing with a new round: new department cases, a new resolution clock."""
         assert self.policy is not None and self.triage is not None
         self.round += 1
+        self.earlier_case_refs |= {s.case_ref for s in self.departments.values() if s.case_ref}
         self.departments = {d: DepartmentState() for d in self.triage.categories}
         self.resolution_ref, self.release = None, None
         self.record(now, self.reopen_by or SYSTEM, "reopened", {"round": self.round})

@@ -34,12 +34,15 @@ async def escalate(case: Case, by: str, reason: str) -> None:
         # hears why, and operators see it in the audit trail. Time keeping goes on.
         kind = getattr(err.cause, "type", None) or type(err.cause).__name__
         case.record(workflow.now(), SYSTEM, "escalation_incomplete", {"reason": kind})
-        await outbox.to_owner(case, f"escalated to tier {case.tier} ({reason}) but {kind}")
+        await outbox.to_owner(case, f"escalated to tier {case.tier} by {by}, but {kind}")
         return
     previous = case.owner
     if contacts.owner_id != previous:
         case.assign(contacts.owner_id, contacts.team, f"escalation: {reason}", by, workflow.now())
-    what = f"escalated to tier {case.tier} ({reason}); owner now {case.owner}"
+    # Staff notices carry no free text (a reason may quote the customer): it is in the audit.
+    what = (
+        f"escalated to tier {case.tier} by {by}; owner now {case.owner}; reason in the audit trail"
+    )
     for recipient in dict.fromkeys(r for r in (previous, case.owner, contacts.manager) if r):
         await outbox.to_staff(case, recipient, what, "escalation_notice")
     if case.tier == 3 and before < 3:
@@ -63,6 +66,8 @@ async def contacts_for(case: Case, tier: int) -> EscalationContacts:
             sector=case.intake.sector,
             categories=case.triage.categories,
             tier=tier,
+            # Someone new takes it, unless nobody else in the roster can.
+            exclude=[case.owner] if case.owner else [],
         ),
         start_to_close_timeout=policies.LOCAL_TIMEOUT,
         retry_policy=policies.LOCAL_RETRY,

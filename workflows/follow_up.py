@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from models.activities import ScoreThresholds, SurveyAnswer
     from models.contract import Stage, SurveyResponse, SurveyState
 
-from workflows import escalation, messages, outbox, policies
+from workflows import messages, outbox, policies
 from workflows.case import Case
 from workflows.policies import SYSTEM
 from workflows.timekeeper import until
@@ -77,7 +77,14 @@ async def recover(case: Case, alerts: list[str]) -> None:
         await outbox.to_owner(case, what, "score_alert")
         if await until(settled, policy.recovery_deadline, "service recovery deadline"):
             return
-        await escalation.escalate(case, SYSTEM, "service recovery deadline passed")
+        if case.tier == 3:
+            # Nobody above tier 3 to escalate to: documented as unresolved, and the inquiry closes.
+            case.record(workflow.now(), SYSTEM, "recovery_unresolved", {"alerts": alerts})
+            return
+        # Escalations are walked by one task only (timekeeper.attend), never two at once.
+        case.requests.append(("escalate", SYSTEM, "service recovery deadline passed"))
+        # The next deadline belongs to the next owner: wait until the escalation is walked.
+        await workflow.wait_condition(lambda: not case.requests and not case.serving)
 
 
 def score_alerts(answer: SurveyResponse, limits: ScoreThresholds | None) -> list[str]:

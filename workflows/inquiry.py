@@ -75,6 +75,7 @@ class RegulatedInquiry:
         self._visible: dict[str, Any] = {}
         self._documenting = False
         self._finished = False
+        self._drained = False
 
     @workflow.run
     async def run(self, *args: Any) -> InquiryOutcome:
@@ -116,6 +117,8 @@ class RegulatedInquiry:
             case.sla.stop_all(workflow.now(), case.policy)
         self._finished = True
         await asyncio.gather(*helpers)
+        # Only now may the documenting task stop: the helpers may have recorded to the end.
+        self._drained = True
         await documenting
         return views.outcome(case)
 
@@ -186,6 +189,8 @@ class RegulatedInquiry:
             # and the customer is promised what the clock says (business time included).
             case.sla.start("resolution", budget, case.intake.received_at, policy)
             due = case.sla.clocks["resolution"].due_at(policy.business_windows) or due
+        if case.timed and case.withdrawn:
+            return  # withdrawn while being triaged: nothing more to tell anyone
         subject, body = messages.acknowledgement(case.intake.inquiry_id, owner.owner_id, due)
         await outbox.to_customer(case, "acknowledgement", "ack", subject, body)
         if case.timed and triage.tier == 3:
@@ -209,7 +214,7 @@ class RegulatedInquiry:
     async def _document(self, case: Case) -> None:
         """The one writer of the audit trail and read model, so rows land in order, in batches."""
         while True:
-            await workflow.wait_condition(lambda: bool(case.pending) or self._finished)
+            await workflow.wait_condition(lambda: bool(case.pending) or self._drained)
             if not case.pending:
                 return
             self._show(case)

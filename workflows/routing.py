@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from activities.departments import DepartmentActivities
@@ -36,6 +36,9 @@ async def route(case: Case) -> None:
         await _wait_for_departments(case)
     for call in calls:
         call.cancel()
+    if case.timed:
+        # Let the cancelled calls finish unwinding here, not after the run has returned.
+        await asyncio.gather(*calls, return_exceptions=True)
 
 
 async def _wait_for_departments(case: Case) -> None:
@@ -84,6 +87,8 @@ async def route_one(case: Case, department: Department) -> None:
             summary=f"route to {department.value}",
         )
     except ActivityError as err:
+        if case.timed and (case.withdrawn or isinstance(err.cause, CancelledError)):
+            return  # cancelled because the inquiry was withdrawn: no routing failure to report
         if case.departments[department].status in SETTLED:
             return  # the department SLA passed first and marked it overdue; the owner knows
         # A refusal or a protocol fault is the owner's to resolve, never a failed workflow.

@@ -41,7 +41,7 @@ def compliance_decision(case: Case, signal: ComplianceDecision, now: datetime) -
     draft = case.draft
     if case.stage != Stage.AWAITING_COMPLIANCE or draft is None:
         return "no draft awaits a compliance decision"
-    if signal.reviewer_id == case.owner:
+    if signal.reviewer_id in (case.owner, draft.author_id):
         return "the owner may not review their own draft"
     reviewer = case.reviewers.get(signal.reviewer_id)
     if reviewer is None or not REVIEW_ROLES & set(reviewer.roles):
@@ -75,6 +75,8 @@ def department_result(case: Case, signal: DepartmentResult, now: datetime) -> st
         return "inquiry was not routed to this department"
     if case.stage != Stage.ROUTING:
         return "inquiry is not waiting on departments"
+    if signal.case_ref in case.earlier_case_refs:
+        return "case_ref belongs to an earlier round of this inquiry"
     if state.case_ref is not None and state.case_ref != signal.case_ref:
         return "case_ref does not match the case opened with this department"
     if state.status in SETTLED - {"needs_info"}:

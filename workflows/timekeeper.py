@@ -9,15 +9,16 @@ since those need activities and handlers cannot wait for them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from models.contract import DepartmentState, Stage
 
 from workflows import escalation, messages, outbox
-from workflows.case import SETTLED, Case
+from workflows.case import SETTLED, TERMINAL, Case
 from workflows.clocks import Clock
 from workflows.policies import SYSTEM
 
@@ -31,11 +32,14 @@ async def until(ready: Callable[[], bool], timeout: timedelta, summary: str) -> 
     try:
         await workflow.wait_condition(ready, timeout=timeout, timeout_summary=summary)
     except TimeoutError:
-        return False
+        # The timer and the awaited change can land in one activation: the change wins.
+        return ready()
     return True
 
 
 async def keep_time(case: Case, finished: Callable[[], bool]) -> None:
+    """Records warnings and breaches as they fall due and queues what they call for; it never
+    waits on an activity, so an outbox outage cannot hold up a breach."""
     while not finished():
         assert case.policy is not None
         mark = case.sla.next_mark(case.policy)
@@ -47,31 +51,34 @@ async def keep_time(case: Case, finished: Callable[[], bool]) -> None:
         label = "breach" if share is None else f"{share:.0%} warning"
         if await until(changed, at - workflow.now(), f"{clock.name} SLA {label}"):
             continue
+        # What landed in the same activation as the timer runs first (conditions are checked
+        # only once nothing else is ready): a resolution sent just in time stops its clock.
+        await workflow.wait_condition(lambda: True)
+        if changed():
+            continue
         if share is None:
-            await breach(case, clock)
+            breach(case, clock)
         else:
-            await warn(case, clock, share)
+            warn(case, clock, share)
 
 
 def _changed(case: Case, version: int, finished: Callable[[], bool]) -> Callable[[], bool]:
     return lambda: case.sla.version != version or finished()
 
 
-async def warn(case: Case, clock: Clock, share: float) -> None:
+def warn(case: Case, clock: Clock, share: float) -> None:
     assert case.policy is not None
     case.sla.warned(clock, share)
     due = clock.due_at(case.policy.business_windows)
     case.record(workflow.now(), SYSTEM, "sla_warning", {"clock": clock.name, "share": share})
     if share in case.policy.warning_thresholds:
         when = due.isoformat() if due else "unknown"
-        what = f"{clock.name} SLA {share:.0%} used, due {when}"
-        await outbox.to_owner(case, what, "sla_warning")
+        case.requests.append(("warn", SYSTEM, f"{clock.name} SLA {share:.0%} used, due {when}"))
     if clock.name == "resolution" and share == case.policy.progress_update_at:
-        subject, body = messages.progress_update(case.intake.inquiry_id, case.owner or "", due)
-        await outbox.to_customer(case, "progress_update", f"progress:{case.round}", subject, body)
+        case.requests.append(("progress", SYSTEM, due.isoformat() if due else ""))
 
 
-async def breach(case: Case, clock: Clock) -> None:
+def breach(case: Case, clock: Clock) -> None:
     case.sla.breached(clock)
     now = workflow.now()
     case.record(now, SYSTEM, "sla_breached", {"clock": clock.name})
@@ -84,17 +91,39 @@ async def breach(case: Case, clock: Clock) -> None:
                 case.department_update(department, overdue, SYSTEM, now)
     if clock.name == "compliance":
         case.senior_review = True
-    await escalation.escalate(case, SYSTEM, f"{clock.name} SLA breached")
+    case.requests.append(("escalate", SYSTEM, f"{clock.name} SLA breached"))
 
 
 async def attend(case: Case, finished: Callable[[], bool]) -> None:
-    """Serve what signal handlers asked for, in the order they asked."""
+    """The one place that walks escalations and sends what the timekeeper and the signal
+    handlers asked for, in the order they asked. A step that fails for good is recorded and
+    the next one is served: time keeping must not stop over one undeliverable notice."""
     while True:
         await workflow.wait_condition(lambda: bool(case.requests) or finished())
         if not case.requests:
             return
-        kind, actor, reason = case.requests.pop(0)
-        if kind == "escalate":
-            await escalation.escalate(case, actor, reason)
-        else:
-            await outbox.to_owner(case, reason)
+        kind, actor, text = case.requests.pop(0)
+        case.serving = True
+        try:
+            await _serve(case, kind, actor, text)
+        except ActivityError as err:
+            cause = getattr(err.cause, "type", None) or type(err.cause).__name__
+            case.record(workflow.now(), SYSTEM, "request_failed", {"request": kind, "cause": cause})
+        finally:
+            case.serving = False
+
+
+async def _serve(case: Case, kind: str, actor: str, text: str) -> None:
+    if kind == "escalate":
+        if case.stage in TERMINAL:
+            case.record(workflow.now(), actor, "escalation_skipped", {"reason": "inquiry ended"})
+            return
+        await escalation.escalate(case, actor, text)
+    elif kind == "warn":
+        await outbox.to_owner(case, text, "sla_warning")
+    elif kind == "progress":
+        due = datetime.fromisoformat(text) if text else None
+        subject, body = messages.progress_update(case.intake.inquiry_id, case.owner or "", due)
+        await outbox.to_customer(case, "progress_update", f"progress:{case.round}", subject, body)
+    else:
+        await outbox.to_owner(case, text)
