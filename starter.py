@@ -36,12 +36,15 @@ from activities.db import make_engine, migrate
 from activities.surveys import SurveyNotRecorded, record_late_survey
 from models.contract import (
     SIGNAL_PAYLOADS,
+    ComplianceFlag,
     InquiryIntake,
     InquiryStatus,
+    Stage,
     SurveyResponse,
     workflow_id_for,
 )
 from models.settings import Settings
+from workflows import visibility
 from workflows.intake import describe
 
 WORKFLOW_TYPE = "RegulatedInquiry"
@@ -133,6 +136,41 @@ async def status(client: Client, args: argparse.Namespace, out: TextIO) -> None:
     for refused in current.refused_signals:
         lines.append(f"refused      {refused.signal}: {refused.reason}")
     out.write("\n".join(lines) + "\n")
+
+
+async def list_inquiries(client: Client, args: argparse.Namespace, out: TextIO) -> None:
+    query = visibility.list_query(
+        stage=args.stage, tier=args.tier, owner=args.owner, flag=args.flag, breached=args.breached
+    )
+    rows: list[dict[str, Any]] = []
+    async for execution in client.list_workflows(query, limit=args.limit):
+        found = execution.typed_search_attributes
+        rows.append(
+            {
+                "inquiry_id": execution.id.removeprefix("inquiry-"),
+                "stage": found.get(visibility.STAGE),
+                "tier": found.get(visibility.TIER),
+                "urgency": found.get(visibility.URGENCY),
+                "owner": found.get(visibility.OWNER),
+                "flags": list(found.get(visibility.FLAGS) or []),
+                "sla_breached": bool(found.get(visibility.SLA_BREACHED)),
+                "status": _run_state(execution.status),
+                "started": execution.start_time.isoformat(),
+            }
+        )
+    if args.json:
+        out.write(json.dumps({"query": query, "inquiries": rows}, indent=2) + "\n")
+        return
+    out.write(f"# {query}\n")
+    header = f"{'INQUIRY':<24} {'STAGE':<20} {'TIER':<4} {'OWNER':<18} {'BREACHED':<8} FLAGS"
+    out.write(header + "\n")
+    for row in rows:
+        out.write(
+            f"{row['inquiry_id']:<24} {row['stage'] or '-':<20} {row['tier'] or '-'!s:<4} "
+            f"{row['owner'] or '-':<18} {'yes' if row['sla_breached'] else 'no':<8} "
+            f"{','.join(row['flags']) or '-'}\n"
+        )
+    out.write(f"({len(rows)} inquiries)\n")
 
 
 def signal_command(name: str, build: Callable[[argparse.Namespace], dict[str, Any]]) -> Any:
@@ -270,6 +308,20 @@ def parser() -> argparse.ArgumentParser:
         inquiry=False,
     )
     sub.add_argument("file", help="path to the JSON file, or - to read standard input")
+    sub = add("list", "list inquiries by stage, tier, owner, flag or breach", list_inquiries,
+              inquiry=False)  # fmt: skip
+    sub.add_argument("--stage", choices=[stage.value for stage in Stage])
+    sub.add_argument("--tier", type=int, choices=[1, 2, 3])
+    sub.add_argument("--owner", help="staff id")
+    sub.add_argument("--flag", choices=[flag.value for flag in ComplianceFlag])
+    sub.add_argument(
+        "--breached",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="only inquiries with (--breached) or without (--no-breached) a breach",
+    )
+    sub.add_argument("--limit", type=int, default=200, help="at most this many (default 200)")
+    sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sub = add("status", "show where an inquiry stands", status)
     sub.add_argument("--json", action="store_true", help="print the full status query as JSON")
     sub = add("sample", "print an example intake, received now", sample, inquiry=False)

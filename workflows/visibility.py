@@ -48,3 +48,27 @@ def search_attribute_updates(case: Case) -> list[SearchAttributeUpdate[Any]]:
     if case.owner is not None:
         updates.append(OWNER.value_set(case.owner))
     return updates
+
+
+def list_query(
+    *,
+    stage: str | None = None,
+    tier: int | None = None,
+    owner: str | None = None,
+    flag: str | None = None,
+    breached: bool | None = None,
+) -> str:
+    """A visibility query for inquiries, as typed in the Temporal UI's filter box."""
+    clauses = ['WorkflowType = "RegulatedInquiry"']
+    for key, value in ((STAGE, stage), (OWNER, owner), (FLAGS, flag)):
+        if value is not None:
+            clauses.append(f"{key.name} = {_quoted(value)}")
+    if tier is not None:
+        clauses.append(f"{TIER.name} = {int(tier)}")
+    if breached is not None:
+        clauses.append(f"{SLA_BREACHED.name} = {'true' if breached else 'false'}")
+    return " AND ".join(clauses)
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import starter
 from tests.integration.conftest import Stack
-from tests.integration.helpers import REVIEWER, status_when
+from tests.integration.helpers import REVIEWER, cli, status_when
 from tests.support import intake
 
 
@@ -88,3 +90,50 @@ async def test_sample_prints_a_valid_intake_received_now() -> None:
         intake = InquiryIntake.model_validate_json(out.getvalue())
         assert code == 0 and intake.inquiry_id == "S-1" and intake.sector == sector
         assert abs(datetime.now(UTC) - intake.received_at) < timedelta(minutes=1)
+
+
+async def test_list_finds_the_tier_3_inquiries_awaiting_compliance_like_the_ui_filter(
+    stack: Stack,
+) -> None:
+    legal = intake(
+        sector="legal",
+        topics=["legal"],
+        subject="Attorney-client privileged notes",
+        body="My attorney-client privileged notes were shared; I will file a lawsuit.",
+    )
+    routine = intake()
+    for payload in (legal, routine):
+        handle = await stack.client.start_workflow(
+            "RegulatedInquiry",
+            payload,
+            id=f"inquiry-{payload['inquiry_id']}",
+            task_queue=stack.settings.task_queue,
+        )
+        await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+
+    async def listed() -> dict[str, Any]:
+        out = StringIO()
+        code = await starter.main(
+            ["list", "--stage", "awaiting_compliance", "--tier", "3", "--json"],
+            client=stack.client,
+            out=out,
+        )
+        assert code == 0
+        return json.loads(out.getvalue())
+
+    async with asyncio.timeout(15):  # visibility is eventually consistent
+        while True:
+            found = await listed()
+            if legal["inquiry_id"] in {r["inquiry_id"] for r in found["inquiries"]}:
+                break
+            await asyncio.sleep(0.2)
+    ids = {r["inquiry_id"] for r in found["inquiries"]}
+    assert routine["inquiry_id"] not in ids
+    assert all(r["stage"] == "awaiting_compliance" and r["tier"] == 3 for r in found["inquiries"])
+    assert found["query"] == (
+        'WorkflowType = "RegulatedInquiry" AND InquiryStage = "awaiting_compliance" '
+        "AND InquiryTier = 3"
+    )
+    # The same query through the raw CLI, as the UI filter would send it.
+    shown = await cli(stack, "workflow", "list", "--query", found["query"], "--output", "json")
+    assert legal["inquiry_id"] in shown.stdout and routine["inquiry_id"] not in shown.stdout
