@@ -228,6 +228,8 @@ class RegulatedInquiry:
             )
 
     def _show(self, case: Case) -> None:
+        # Neither of these is a command: replay is unaffected.
+        workflow.set_current_details(views.current_details(case, workflow.now()))
         changed = [
             u for u in search_attribute_updates(case) if self._visible.get(u.key.name) != u.value
         ]

@@ -95,3 +95,29 @@ def first_contact_resolution(case: Case) -> bool:
     """Resolved with no reopen, no escalation and no round of waiting on the customer."""
     quiet = case.round == 0 and case.escalations == 0 and case.needs_info_rounds == 0
     return case.resolution_ref is not None and not case.withdrawn and quiet
+
+
+def current_details(case: Case, now: datetime) -> str:
+    """What the Temporal UI shows as the run's current details (Temporal markdown): stage,
+    owner, departments, the review, running clocks. Staff ids and states only: no personal data."""
+    owner = case.owner or "-"
+    lines = [f"**Stage** {case.stage.value} · **Tier** {case.tier or '-'} · **Owner** {owner}"]
+    if case.departments:
+        states = " · ".join(f"{d.value}: {s.status}" for d, s in sorted(case.departments.items()))
+        lines.append(f"**Departments** {states}")
+    if case.stage == Stage.AWAITING_COMPLIANCE and case.draft is not None:
+        approved = len(case.decisions(case.draft.version, "approve"))
+        needed = case.approvals_required()
+        pool = " (senior pool)" if case.senior_review else ""
+        lines.append(
+            f"**Review** {approved} of {needed} approvals, draft v{case.draft.version}{pool}"
+        )
+    for deadline in case.deadlines(now):
+        if deadline.state in ("running", "paused") and deadline.due_at is not None:
+            due = deadline.due_at.strftime("%Y-%m-%d %H:%M UTC")
+            lines.append(f"**SLA** {deadline.name} {deadline.state}, due {due}")
+        elif deadline.state == "paused":
+            lines.append(f"**SLA** {deadline.name} paused (waiting on the customer)")
+    if case.sla.breaches:
+        lines.append(f"**Breached** {', '.join(case.sla.breaches)}")
+    return "\n\n".join(lines)

@@ -131,3 +131,25 @@ async def test_audit_trail_holds_every_transition_once_with_actor_and_time(stack
     with Session(stack.engine) as session:
         record = find_inquiry(session=session, inquiry_id=payload["inquiry_id"])
     assert record is not None and record.stage == "closed" and record.owner == outcome.owner
+
+
+async def test_the_ui_shows_current_details_without_personal_data(stack: Stack) -> None:
+    from temporalio.api.sdk.v1 import WorkflowMetadata
+
+    payload = intake()
+    handle = await start(stack, payload)
+    status = await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+
+    async def details() -> str:
+        meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        return meta.current_details
+
+    shown = await details()
+    assert "**Stage** awaiting_compliance" in shown
+    assert f"**Owner** {status.owner}" in shown
+    assert "billing: completed" in shown and "0 of 1 approvals" in shown
+    assert "**SLA** resolution running" in shown
+    for personal in ("Jordan", "jordan@example.test", "lab results", "CUST-1001"):
+        assert personal not in shown
+    await approve(handle)
+    await handle.result()
