@@ -18,6 +18,7 @@ from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.visibility import ALL_KEYS
@@ -27,11 +28,19 @@ data_converter: DataConverter = pydantic_data_converter
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 
 
-async def connect(env: Mapping[str, str] | None = None) -> Client:
+async def connect(env: Mapping[str, str] | None = None, runtime: Runtime | None = None) -> Client:
     """TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and profiles."""
     config = ClientConfig.load_client_connect_config(override_env_vars=env)
     config.setdefault("target_host", DEFAULT_ADDRESS)
-    return await Client.connect(**config, data_converter=data_converter)
+    return await Client.connect(**config, data_converter=data_converter, runtime=runtime)
+
+
+def metrics_runtime(host: str, port: int) -> Runtime | None:
+    """A runtime serving Prometheus metrics at http://host:port/metrics; None when port is 0."""
+    if port == 0:
+        return None
+    prometheus = PrometheusConfig(bind_address=f"{host}:{port}")
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
 
 
 class SearchAttributesMissing(RuntimeError):

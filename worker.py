@@ -94,7 +94,13 @@ async def running_worker(
 
 async def main(client: Client | None = None, settings: Settings | None = None) -> None:
     settings = settings or Settings()
-    client = client or await clients.connect()
+    if client is None:
+        runtime = clients.metrics_runtime(settings.metrics_host, settings.metrics_port)
+        client = await clients.connect(runtime=runtime)
+        if runtime is not None:
+            log.info(
+                "metrics at http://%s:%d/metrics", settings.metrics_host, settings.metrics_port
+            )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

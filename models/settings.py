@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         default=timedelta(seconds=10), alias="DEPARTMENT_HTTP_TIMEOUT"
     )
 
+    # Prometheus metrics of the worker (the SDK's and the inquiries'); 0 switches them off.
+    metrics_host: str = Field(default="127.0.0.1", alias="METRICS_HOST")
+    metrics_port: int = Field(default=9464, ge=0, le=65535, alias="METRICS_PORT")
+
     triage_rules_path: Path = Field(
         default=PROJECT_ROOT / "config" / "triage_rules.toml", alias="TRIAGE_RULES_PATH"
     )

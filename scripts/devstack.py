@@ -42,6 +42,7 @@ PORTS = (
     ("--port", "DEVSTACK_PORT", 7233, "Temporal"),
     ("--ui-port", "DEVSTACK_UI_PORT", 8233, "Temporal UI"),
     ("--simulator-port", "DEVSTACK_SIMULATOR_PORT", 8081, "simulator"),
+    ("--metrics-port", "DEVSTACK_METRICS_PORT", 9464, "worker metrics"),
 )
 # What the dev server says while its pollers and clients go away: expected, not news.
 SHUTDOWN_NOISE = ("level=WARN", "context canceled")
@@ -196,6 +197,7 @@ def child_env(stack: Stack) -> dict[str, str]:
     env |= {f"{d.value.upper()}_URL": f"{stack.simulator_url}/{d.value}" for d in Department}
     env |= {"TEMPORAL_ADDRESS": stack.address, "TEMPORAL_NAMESPACE": "default"}
     env |= {"SIMULATOR_HOST": HOST, "SIMULATOR_PORT": str(stack.args.simulator_port)}
+    env |= {"METRICS_HOST": HOST, "METRICS_PORT": str(stack.args.metrics_port)}
     return env | {"PYTHONUNBUFFERED": "1"}
 
 
@@ -242,6 +244,7 @@ def banner(stack: Stack) -> str:
   Temporal UI   http://{HOST}:{args.ui_port}
   Temporal      {stack.address} (namespace default, task queue {queue})
   Simulator     {stack.simulator_url} (GET /health, GET /_control/requests)
+  Metrics       http://{HOST}:{args.metrics_port}/metrics (Prometheus)
   Data          {args.data_dir}
 
   Start an inquiry:

@@ -38,6 +38,7 @@ from workflows import (
     escalation,
     follow_up,
     messages,
+    metrics,
     outbox,
     policies,
     routing,
@@ -219,6 +220,7 @@ class RegulatedInquiry:
                 return
             self._show(case)
             batch, case.pending = case.pending, []
+            metrics.count(batch)
             await workflow.execute_activity_method(
                 StoreActivities.record_events,
                 RecordInput(events=batch, snapshot=views.snapshot(case, workflow.now())),

@@ -34,7 +34,12 @@ def port_is_free(port: int) -> bool:
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    return {"--port": free_port(), "--ui-port": free_port(), "--simulator-port": free_port()}
+    return {
+        "--port": free_port(),
+        "--ui-port": free_port(),
+        "--simulator-port": free_port(),
+        "--metrics-port": free_port(),
+    }
 
 
 def devstack(
