@@ -8,6 +8,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from activities.roster import RosterActivities
+
 BIN = Path(sys.executable).parent
 
 
@@ -56,3 +58,12 @@ def billing_only(inquiry_id: str | None = None) -> dict[str, Any]:
         subject="Refund for order",
         body="Please refund the duplicate charge on my last invoice.",
     )
+
+
+def roster_with_load(roster_path: Path, open_counts: dict[str, int]) -> RosterActivities:
+    """Roster activities over `roster_path` whose owners have these open inquiries."""
+
+    async def owner_load(owner_ids: list[str]) -> dict[str, int]:
+        return {o: open_counts[o] for o in owner_ids if o in open_counts}
+
+    return RosterActivities(roster_path, owner_load)

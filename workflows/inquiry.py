@@ -74,7 +74,6 @@ class RegulatedInquiry:
                 # Signals and operators find an inquiry by its id: the contract fixes the pairing.
                 self._refusal = "invalid intake: workflow id must be 'inquiry-' + inquiry_id"
         self._visible: dict[str, Any] = {}
-        self._documenting = False
         self._finished = False
         self._drained = False
 

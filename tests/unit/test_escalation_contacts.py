@@ -14,6 +14,7 @@ from activities.roster import RosterActivities, load_roster
 from models.activities import EscalationContacts, EscalationInput
 from models.contract import Department, Sector
 from models.settings import PROJECT_ROOT
+from tests.support import roster_with_load
 
 ROSTER_PATH = PROJECT_ROOT / "config" / "roster.toml"
 ROSTER = load_roster(ROSTER_PATH)
@@ -21,10 +22,7 @@ COMPLEX_MEMBERS = ["agent.ivy", "agent.jon", "agent.kai"]
 
 
 def with_load(open_counts: dict[str, int]) -> RosterActivities:
-    async def owner_load(owner_ids: list[str]) -> dict[str, int]:
-        return {o: open_counts[o] for o in owner_ids if o in open_counts}
-
-    return RosterActivities(ROSTER_PATH, owner_load)
+    return roster_with_load(ROSTER_PATH, open_counts)
 
 
 async def contacts(
