@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,15 @@ def new_id(prefix: str = "T") -> str:
 
 
 def intake(inquiry_id: str | None = None, **overrides: Any) -> dict[str, Any]:
-    """A plain-JSON intake as an intake system would send it: billing, clinical and legal."""
+    """A plain-JSON intake as an intake system would send it: billing, clinical and legal.
+
+    Received now: the SLA clocks run from `received_at`, so a fixed date would start every
+    inquiry already breached once the calendar passed it."""
     base: dict[str, Any] = {
         "inquiry_id": inquiry_id or new_id(),
         "sector": "healthcare",
         "channel": "portal",
-        "received_at": "2026-11-23T09:00:00Z",
+        "received_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "customer": {
             "customer_id": "CUST-1001",
             "name": "Jordan Example",
