@@ -88,6 +88,8 @@ async def start(client: Client, args: argparse.Namespace, out: TextIO) -> None:
 
 
 async def status(client: Client, args: argparse.Namespace, out: TextIO) -> None:
+    if args.last < 0:
+        raise CommandError("--last takes a number of timeline entries: 0 (all) or more")
     handle = client.get_workflow_handle(workflow_id_for(args.inquiry_id))
     current = await handle.query("status", result_type=InquiryStatus)
     if args.json:
@@ -135,6 +137,12 @@ async def status(client: Client, args: argparse.Namespace, out: TextIO) -> None:
             lines.append(f"recovery     open: reopen or close-recovery by {answer.recovery_due_at}")
     for refused in current.refused_signals:
         lines.append(f"refused      {refused.signal}: {refused.reason}")
+    if current.timeline:
+        lines.append("timeline")
+        lines += [
+            f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<18} {e.text}"
+            for e in current.timeline[-args.last :]
+        ]
     out.write("\n".join(lines) + "\n")
 
 
@@ -324,6 +332,13 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sub = add("status", "show where an inquiry stands", status)
     sub.add_argument("--json", action="store_true", help="print the full status query as JSON")
+    sub.add_argument(
+        "--last",
+        type=int,
+        default=0,
+        metavar="N",
+        help="show only the last N timeline entries (default: all)",
+    )
     sub = add("sample", "print an example intake, received now", sample, inquiry=False)
     sub.add_argument(
         "--example",

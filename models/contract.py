@@ -316,6 +316,16 @@ class RefusedSignal(Outbound):
     at: datetime
 
 
+class TimelineEntry(Outbound):
+    """One audit event in words; `seq` is the event's number in the audit trail."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    text: str
+
+
 class SurveyState(Outbound):
     sent_at: datetime | None = None
     csat: int | None = None
@@ -351,6 +361,8 @@ class InquiryStatus(Outbound):
     survey: SurveyState | None = None
     refused_signals: list[RefusedSignal] = Field(default_factory=list)
     notes: int = 0
+    # Every audit event so far, oldest first, as a person reads it.
+    timeline: list[TimelineEntry] = Field(default_factory=list)
     resolution_ref: str | None = None
     received_at: datetime
     updated_at: datetime | None = None

@@ -29,10 +29,12 @@ from models.contract import (
     Stage,
     SurveyResponse,
     SurveyState,
+    TimelineEntry,
 )
 from workflows.drafting import check_draft
 from workflows.policies import SYSTEM
 from workflows.sla import Sla
+from workflows.timeline import entry as timeline_entry
 
 OPEN_FOR_WITHDRAWAL = {
     Stage.RECEIVED,
@@ -63,6 +65,7 @@ class Case:
         self.reviewers: dict[str, Reviewer] = {}
         self.refused: list[RefusedSignal] = []
         self.pending: list[AuditEvent] = []
+        self.timeline: list[TimelineEntry] = []
         self.seq = 0
         self.notes = 0
         self.owner_notices = 0
@@ -102,6 +105,7 @@ class Case:
             detail=detail or {},
         )
         self.pending.append(event)
+        self.timeline.append(timeline_entry(event, self.seq))
         return event
 
     def move_to(self, stage: Stage, now: datetime, actor: str = SYSTEM, **detail: Any) -> None:

@@ -35,6 +35,7 @@ def status(case: Case, now: datetime) -> InquiryStatus:
         survey=case.survey,
         refused_signals=case.refused,
         notes=case.notes,
+        timeline=case.timeline,
         resolution_ref=case.resolution_ref,
         received_at=case.intake.received_at,
         updated_at=now,
