@@ -34,6 +34,8 @@ from temporalio.service import RPCError, RPCStatusCode
 import clients
 from activities.db import make_engine, migrate
 from activities.surveys import SurveyNotRecorded, record_late_survey
+from activities.triage import ConfigError, evaluate, load_rules
+from models.activities import TriageResult
 from models.contract import (
     SIGNAL_PAYLOADS,
     ComplianceFlag,
@@ -44,7 +46,7 @@ from models.contract import (
     workflow_id_for,
 )
 from models.settings import Settings
-from workflows import visibility
+from workflows import views, visibility
 from workflows.intake import describe
 
 WORKFLOW_TYPE = "RegulatedInquiry"
@@ -61,6 +63,7 @@ async def start(client: Client, args: argparse.Namespace, out: TextIO) -> None:
     raw = sys.stdin.read() if args.file == "-" else _read(Path(args.file))
     intake = _validate(InquiryIntake, _json(raw, args.file))
     workflow_id = intake.workflow_id
+    summary, details = views.start_metadata(intake, _triage_at_intake(intake))
     try:
         handle = await client.start_workflow(
             WORKFLOW_TYPE,
@@ -69,7 +72,8 @@ async def start(client: Client, args: argparse.Namespace, out: TextIO) -> None:
             task_queue=Settings().task_queue,
             # Never a second run for one inquiry id, even after the first has closed.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            static_summary=f"Inquiry {intake.inquiry_id} · {intake.sector}/{intake.channel}",
+            static_summary=summary,
+            static_details=details or None,
         )
     except WorkflowAlreadyStartedError:
         existing = await client.get_workflow_handle(workflow_id).describe()
@@ -85,6 +89,15 @@ async def start(client: Client, args: argparse.Namespace, out: TextIO) -> None:
         )
         return
     _emit(out, {"workflow_id": workflow_id, "run_id": handle.result_run_id, "created": True})
+
+
+def _triage_at_intake(intake: InquiryIntake) -> TriageResult | None:
+    """Triage by the rules file the worker reads, for the UI's static summary; the worker's
+    own triage decides. Unreadable rules cost the summary its detail, never the start."""
+    try:
+        return evaluate(load_rules(Settings().triage_rules_path), intake)
+    except ConfigError:
+        return None
 
 
 async def status(client: Client, args: argparse.Namespace, out: TextIO) -> None:

@@ -5,10 +5,20 @@ Pure functions of the case; they decide nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from models.activities import InquirySnapshot
-from models.contract import InquiryOutcome, InquiryStatus, Stage
+from models.activities import InquirySnapshot, TriageResult
+from models.contract import (
+    Channel,
+    ComplianceFlag,
+    Department,
+    InquiryIntake,
+    InquiryOutcome,
+    InquiryStatus,
+    Sector,
+    Stage,
+)
 from workflows.case import Case
 
 
@@ -98,11 +108,67 @@ def first_contact_resolution(case: Case) -> bool:
     return case.resolution_ref is not None and not case.withdrawn and quiet
 
 
+def summary_line(
+    *,
+    sector: Sector,
+    channel: Channel,
+    tier: int | None,
+    categories: Sequence[Department],
+    flags: Sequence[ComplianceFlag],
+) -> str:
+    """What an inquiry is, in one line and without personal data, for the Temporal UI:
+    "Tier 2 · billing + clinical · HIPAA · healthcare/portal"."""
+    parts = [f"Tier {tier}" if tier is not None else "Awaiting triage"]
+    if categories:
+        parts.append(" + ".join(c.value for c in categories))
+    if flags:
+        parts.append(" + ".join(f.value for f in flags))
+    parts.append(f"{sector.value}/{channel.value}")
+    return " · ".join(parts)
+
+
+def start_metadata(intake: InquiryIntake, triage: TriageResult | None) -> tuple[str, str]:
+    """The UI's static summary and details for a starting inquiry, from triage by the worker's
+    rules (None: the rules could not be read). Static: later changes are in current details."""
+    if triage is None:
+        return f"Inquiry {intake.inquiry_id} · {intake.sector.value}/{intake.channel.value}", ""
+    summary = summary_line(
+        sector=intake.sector,
+        channel=intake.channel,
+        tier=triage.tier,
+        categories=triage.categories,
+        flags=triage.compliance_flags,
+    )
+    received = intake.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    distress = " · customer in distress" if triage.distress else ""
+    rules = ", ".join(hit.rule_id for hit in triage.rules_fired) or "none"
+    details = [
+        f"**Inquiry** {intake.inquiry_id}, received {received} by {intake.channel.value}",
+        f"**Triage at intake** tier {triage.tier} · urgency {triage.urgency.value}{distress}",
+        f"**Rules fired** {rules}",
+        "Stage, owner, departments and SLA clocks as they stand now: *Current Details*. "
+        "Everything else: the `status` query.",
+    ]
+    return summary, "\n\n".join(details)
+
+
 def current_details(case: Case, now: datetime) -> str:
-    """What the Temporal UI shows as the run's current details (Temporal markdown): stage,
-    owner, departments, the review, running clocks. Staff ids and states only: no personal data."""
+    """What the Temporal UI shows as the run's current details (Temporal markdown): what it is
+    now (tier after escalations), stage, owner, departments, the review, running clocks. Staff
+    ids and states only: no personal data."""
+    t = case.triage
+    summary = summary_line(
+        sector=case.intake.sector,
+        channel=case.intake.channel,
+        tier=case.tier,
+        categories=t.categories if t else [],
+        flags=t.compliance_flags if t else [],
+    )
     owner = case.owner or "-"
-    lines = [f"**Stage** {case.stage.value} · **Tier** {case.tier or '-'} · **Owner** {owner}"]
+    lines = [
+        f"**{summary}**",
+        f"**Stage** {case.stage.value} · **Tier** {case.tier or '-'} · **Owner** {owner}",
+    ]
     if case.departments:
         states = " · ".join(f"{d.value}: {s.status}" for d, s in sorted(case.departments.items()))
         lines.append(f"**Departments** {states}")

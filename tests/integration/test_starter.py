@@ -14,6 +14,7 @@ import starter
 from tests.integration.conftest import Stack
 from tests.integration.helpers import REVIEWER, cli, status_when
 from tests.support import intake
+from workflows import views
 
 
 async def run(stack: Stack, *argv: str) -> tuple[int, str]:
@@ -30,12 +31,32 @@ async def test_start_from_stdin_status_and_decide_take_an_inquiry_to_closed(
     code, out = await run(stack, "start", "-")
     assert code == 0 and json.loads(out)["created"] is True
     handle = stack.client.get_workflow_handle(f"inquiry-{payload['inquiry_id']}")
-    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+    current = await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+
+    # The UI's summary says what the worker's triage decided, and nothing personal.
+    description = await handle.describe()
+    assert await description.static_summary() == views.summary_line(
+        sector=current.sector,
+        channel=current.channel,
+        tier=current.tier,
+        categories=current.categories,
+        flags=current.compliance_flags,
+    )
+    details = await description.static_details() or ""
+    assert all(hit.rule_id in details for hit in current.rules_fired)
+    for personal in (payload["customer"]["name"], payload["customer"]["email"], "lab results"):
+        assert personal not in details
 
     code, shown = await run(stack, "status", payload["inquiry_id"])
     assert code == 0
     assert "awaiting_compliance" in shown and "billing: completed" in shown
     assert payload["customer"]["email"] not in shown
+    # The timeline, oldest first, ends with the wait for a reviewer.
+    timeline = shown.split("\ntimeline\n", 1)[1].splitlines()
+    assert "inquiry received by portal" in timeline[0]
+    assert timeline[-1].endswith("stage drafting → awaiting_compliance")
+    code, shown = await run(stack, "status", payload["inquiry_id"], "--last", "1")
+    assert shown.split("\ntimeline\n", 1)[1].splitlines() == timeline[-1:]
 
     code, _ = await run(stack, "decide", payload["inquiry_id"], "--reviewer", REVIEWER, "--approve")
     assert code == 0

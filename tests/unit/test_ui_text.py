@@ -1,0 +1,79 @@
+"""What the Temporal UI shows of an inquiry (workflows/views.py): the static summary and details
+set at start, and the current details the workflow keeps up to date. No personal data."""
+
+from __future__ import annotations
+
+from models.activities import TriageResult
+from models.contract import (
+    Channel,
+    ComplianceFlag,
+    Department,
+    InquiryIntake,
+    RuleHit,
+    Sector,
+    Urgency,
+)
+from tests import support
+from tests.unit.test_case import NOW, make_case
+from workflows import views
+
+INTAKE = InquiryIntake.model_validate(
+    support.intake("INQ-7", received_at="2026-11-30T08:15:00+01:00")
+)
+PERSONAL = ("Jordan", "jordan@example.test", "CUST-1001", "Invoice question", "lab results")
+TRIAGE = TriageResult(
+    categories=[Department.BILLING, Department.CLINICAL],
+    compliance_flags=[ComplianceFlag.HIPAA],
+    urgency=Urgency.HIGH,
+    tier=2,
+    distress=True,
+    rules_fired=[
+        RuleHit(rule_id="billing-keywords", description="billing words", effect="category billing"),
+        RuleHit(rule_id="clinical-hipaa", description="clinical records", effect="flag HIPAA"),
+    ],
+)
+
+
+def test_the_summary_says_tier_departments_flags_sector_and_channel() -> None:
+    line = views.summary_line(
+        sector=Sector.HEALTHCARE,
+        channel=Channel.PORTAL,
+        tier=2,
+        categories=[Department.BILLING, Department.CLINICAL],
+        flags=[ComplianceFlag.HIPAA],
+    )
+    assert line == "Tier 2 · billing + clinical · HIPAA · healthcare/portal"
+
+
+def test_an_untriaged_inquiry_with_no_flag_says_so() -> None:
+    line = views.summary_line(
+        sector=Sector.ECOMMERCE, channel=Channel.EMAIL, tier=None, categories=[], flags=[]
+    )
+    assert line == "Awaiting triage · ecommerce/email"
+
+
+def test_start_metadata_names_the_triage_and_its_rules_without_personal_data() -> None:
+    summary, details = views.start_metadata(INTAKE, TRIAGE)
+    assert summary == "Tier 2 · billing + clinical · HIPAA · healthcare/portal"
+    # received_at came with +01:00: the UI is told UTC
+    assert "**Inquiry** INQ-7, received 2026-11-30 07:15 UTC by portal" in details
+    assert "tier 2 · urgency high · customer in distress" in details
+    assert "billing-keywords, clinical-hipaa" in details
+    assert len(summary.encode()) <= 200  # Temporal's limit for a static summary
+    for personal in PERSONAL:
+        assert personal not in summary + details
+
+
+def test_without_readable_rules_the_summary_still_names_the_inquiry() -> None:
+    assert views.start_metadata(INTAKE, None) == ("Inquiry INQ-7 · healthcare/portal", "")
+
+
+def test_current_details_lead_with_the_summary_as_it_stands_after_escalation() -> None:
+    case = make_case(tier=2, flags=["HIPAA"], categories=["clinical"])
+    case.tier = 3
+    shown = views.current_details(case, NOW)
+    first, second = shown.split("\n\n")[:2]
+    assert first == "**Tier 3 · clinical · HIPAA · healthcare/portal**"
+    assert second == "**Stage** triaged · **Tier** 3 · **Owner** owner.olga"
+    for personal in PERSONAL:
+        assert personal not in shown
