@@ -90,8 +90,14 @@ async def stack_env() -> AsyncIterator[WorkflowEnvironment]:
 async def stack_session(
     stack_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    data: Path = tmp_path_factory.mktemp("stack")
-    async with serve_simulator(TemporalSignaller(stack_env.client)) as sim:
+    async with running_stack(stack_env, tmp_path_factory.mktemp("stack")) as stack:
+        yield stack
+
+
+@contextlib.asynccontextmanager
+async def running_stack(env: WorkflowEnvironment, data: Path) -> AsyncIterator[Stack]:
+    """The simulator and a worker (store in `data`) on the dev server `env` runs."""
+    async with serve_simulator(TemporalSignaller(env.client)) as sim:
         settings = Settings.model_validate(
             {
                 "DATABASE_URL": f"sqlite:///{data / 'inquiries.db'}",
@@ -100,11 +106,13 @@ async def stack_session(
                 **sim.department_env(),
             }
         )
-        async with running_worker(stack_env.client, settings):
+        async with running_worker(env.client, settings):
             engine = make_engine(settings.database_url)
-            target = stack_env.client.service_client.config.target_host
-            yield Stack(stack_env, stack_env.client, sim, settings, engine, target)
-            engine.dispose()
+            target = env.client.service_client.config.target_host
+            try:
+                yield Stack(env, env.client, sim, settings, engine, target)
+            finally:
+                engine.dispose()
 
 
 @pytest.fixture
