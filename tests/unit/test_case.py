@@ -52,7 +52,9 @@ def make_case(
     policy: ResolvedPolicy = POLICY,
 ) -> Case:
     """A case triaged and owned, in stage triaged."""
-    intake = InquiryIntake.model_validate(support.intake("INQ-1"))
+    intake = InquiryIntake.model_validate(
+        support.intake("INQ-1", received_at="2026-11-23T09:00:00Z")
+    )
     case = Case(intake, "inquiry-INQ-1", "run-1")
     result = TriageResult(
         categories=[Department(c) for c in categories],
