@@ -92,8 +92,9 @@ async def start(client: Client, args: argparse.Namespace, out: TextIO) -> None:
 
 
 def _triage_at_intake(intake: InquiryIntake) -> TriageResult | None:
-    """Triage by the rules file the worker reads, for the UI's static summary; the worker's
-    own triage decides. Unreadable rules cost the summary its detail, never the start."""
+    """Triage by the rules file at TRIAGE_RULES_PATH (the worker's, where both share a
+    configuration), for the UI's static summary only. Unreadable rules cost the summary its
+    detail, never the start."""
     try:
         return evaluate(load_rules(Settings().triage_rules_path), intake)
     except ConfigError:
@@ -152,6 +153,8 @@ async def status(client: Client, args: argparse.Namespace, out: TextIO) -> None:
         lines.append(f"refused      {refused.signal}: {refused.reason}")
     if current.timeline:
         lines.append("timeline")
+        if current.timeline_omitted and not args.last:
+            lines.append(f"  ({current.timeline_omitted} earlier events: see the audit trail)")
         lines += [
             f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<18} {e.text}"
             for e in current.timeline[-args.last :]

@@ -361,8 +361,10 @@ class InquiryStatus(Outbound):
     survey: SurveyState | None = None
     refused_signals: list[RefusedSignal] = Field(default_factory=list)
     notes: int = 0
-    # Every audit event so far, oldest first, as a person reads it.
+    # The audit events so far, oldest first, as a person reads them; the oldest are left out
+    # (counted in timeline_omitted, kept in the audit trail) once there are more than 500.
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    timeline_omitted: int = 0
     resolution_ref: str | None = None
     received_at: datetime
     updated_at: datetime | None = None

@@ -46,6 +46,7 @@ OPEN_FOR_WITHDRAWAL = {
 }
 TERMINAL = {Stage.CLOSED, Stage.WITHDRAWN}
 SETTLED = {"completed", "failed", "needs_info", "overdue"}
+TIMELINE_KEPT = 500
 
 
 class Case:
@@ -65,7 +66,9 @@ class Case:
         self.reviewers: dict[str, Reviewer] = {}
         self.refused: list[RefusedSignal] = []
         self.pending: list[AuditEvent] = []
+        # The newest TIMELINE_KEPT events in words; the audit trail keeps them all.
         self.timeline: list[TimelineEntry] = []
+        self.timeline_omitted = 0
         self.seq = 0
         self.notes = 0
         self.owner_notices = 0
@@ -106,6 +109,10 @@ class Case:
         )
         self.pending.append(event)
         self.timeline.append(timeline_entry(event, self.seq))
+        if len(self.timeline) > TIMELINE_KEPT:
+            # Bounded: every status query carries the timeline, and an inquiry may live long.
+            del self.timeline[0]
+            self.timeline_omitted += 1
         return event
 
     def move_to(self, stage: Stage, now: datetime, actor: str = SYSTEM, **detail: Any) -> None:

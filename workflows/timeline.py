@@ -18,9 +18,11 @@ Phrase = Callable[[dict[str, Any]], str]
 
 
 def entry(event: AuditEvent, seq: int) -> TimelineEntry:
-    return TimelineEntry(
-        seq=seq, at=event.at, actor=event.actor, action=event.action, text=phrase(event)
-    )
+    try:
+        text = phrase(event)
+    except Exception:  # a wording slip must never fail a workflow task
+        text = _plain(event.action)
+    return TimelineEntry(seq=seq, at=event.at, actor=event.actor, action=event.action, text=text)
 
 
 def phrase(event: AuditEvent) -> str:
@@ -30,7 +32,11 @@ def phrase(event: AuditEvent) -> str:
     if event.action.startswith("compliance_"):
         return _review(event.action.removeprefix("compliance_"), detail)
     known = _PHRASES.get(event.action)
-    return known(detail) if known else event.action.replace("_", " ")
+    return known(detail) if known else _plain(event.action)
+
+
+def _plain(action: str) -> str:
+    return action.replace("_", " ")
 
 
 def _stage(d: dict[str, Any]) -> str:
@@ -38,7 +44,11 @@ def _stage(d: dict[str, Any]) -> str:
         rules = ", ".join(d.get("rules_fired") or []) or "none"
         return f"triaged: {_facts(d)} (rules: {rules})"
     moved = f"stage {d.get('from')} → {d.get('to')}"
-    return f"{moved} (draft v{d['draft_version']})" if "draft_version" in d else moved
+    if d.get("departments"):
+        moved += f" ({', '.join(d['departments'])})"
+    if "draft_version" in d:
+        moved += f" (draft v{d['draft_version']})"
+    return f"{moved}: {d['reason']}" if d.get("reason") else moved
 
 
 def _facts(d: dict[str, Any]) -> str:
@@ -98,7 +108,7 @@ _PHRASES: dict[str, Phrase] = {
     "escalated": lambda d: (
         f"escalated tier {d.get('from_tier')} → {d.get('to_tier')}: {d.get('reason')}"
     ),
-    "escalation_incomplete": _because("escalation incomplete, nobody to take the tier"),
+    "escalation_incomplete": _because("tier raised, but the escalation contacts failed"),
     "escalation_skipped": _because("escalation skipped"),
     "request_failed": lambda d: f"{d.get('request')} could not be sent ({d.get('cause')})",
     "sla_warning": lambda d: f"{d.get('clock')} SLA {float(d.get('share') or 0):.0%} used",

@@ -46,6 +46,7 @@ def status(case: Case, now: datetime) -> InquiryStatus:
         refused_signals=case.refused,
         notes=case.notes,
         timeline=case.timeline,
+        timeline_omitted=case.timeline_omitted,
         resolution_ref=case.resolution_ref,
         received_at=case.intake.received_at,
         updated_at=now,
@@ -128,8 +129,9 @@ def summary_line(
 
 
 def start_metadata(intake: InquiryIntake, triage: TriageResult | None) -> tuple[str, str]:
-    """The UI's static summary and details for a starting inquiry, from triage by the worker's
-    rules (None: the rules could not be read). Static: later changes are in current details."""
+    """The UI's static summary and details for a starting inquiry, from triage by the rules the
+    starter read (None: it could not read them); the worker's own triage decides, and later
+    changes show in current details. Distress is left out: it says something about a person."""
     if triage is None:
         return f"Inquiry {intake.inquiry_id} · {intake.sector.value}/{intake.channel.value}", ""
     summary = summary_line(
@@ -140,11 +142,10 @@ def start_metadata(intake: InquiryIntake, triage: TriageResult | None) -> tuple[
         flags=triage.compliance_flags,
     )
     received = intake.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    distress = " · customer in distress" if triage.distress else ""
     rules = ", ".join(hit.rule_id for hit in triage.rules_fired) or "none"
     details = [
         f"**Inquiry** {intake.inquiry_id}, received {received} by {intake.channel.value}",
-        f"**Triage at intake** tier {triage.tier} · urgency {triage.urgency.value}{distress}",
+        f"**Triage at intake** tier {triage.tier} · urgency {triage.urgency.value}",
         f"**Rules fired** {rules}",
         "Stage, owner, departments and SLA clocks as they stand now: *Current Details*. "
         "Everything else: the `status` query.",

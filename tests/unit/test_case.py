@@ -274,3 +274,16 @@ def test_status_reports_the_refusals_and_the_current_draft() -> None:
     ]
     assert case.pending[-1].actor == "agent.al"
     assert views.snapshot(case, NOW).version == case.seq
+
+
+def test_the_timeline_keeps_the_newest_events_and_counts_the_rest() -> None:
+    case = make_case()
+    recorded = case.seq
+    for n in range(600):
+        case.record(NOW, "agent.al", "note_added", {"kind": "note", "text": f"call {n}"})
+
+    shown = views.status(case, NOW)
+    assert len(shown.timeline) == 500
+    assert shown.timeline_omitted == recorded + 600 - 500
+    assert shown.timeline[-1].seq == case.seq
+    assert [e.seq for e in shown.timeline] == list(range(case.seq - 499, case.seq + 1))

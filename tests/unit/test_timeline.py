@@ -49,6 +49,22 @@ def event(action: str, actor: str = "system", **detail: Any) -> AuditEvent:
         ),
         (
             event(
+                "stage_changed",
+                **{"from": "triaged", "to": "routing"},
+                departments=["billing", "legal"],
+            ),
+            "stage triaged → routing (billing, legal)",
+        ),
+        (
+            event(
+                "stage_changed",
+                **{"from": "awaiting_compliance", "to": "drafting"},
+                reason="reviewer rejected draft v1",
+            ),
+            "stage awaiting_compliance → drafting: reviewer rejected draft v1",
+        ),
+        (
+            event(
                 "owner_assigned",
                 owner_id="agent.ana",
                 team=None,
@@ -106,6 +122,12 @@ def test_what_the_customer_said_stays_in_the_audit_trail() -> None:
 
 def test_an_action_without_a_phrase_still_reads() -> None:
     assert phrase(event("archived_by_operator")) == "archived by operator"
+
+
+def test_a_detail_of_an_unexpected_shape_never_breaks_the_entry() -> None:
+    # Phrasing runs inside the workflow: an exception there would fail its workflow task.
+    odd = entry(event("sla_warning", clock="resolution", share="three quarters"), seq=3)
+    assert odd.text == "sla warning"
 
 
 def test_an_entry_carries_the_audit_events_number_time_and_actor() -> None:

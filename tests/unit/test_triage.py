@@ -193,6 +193,14 @@ def test_malformed_rules_file_names_the_rule_and_the_field(tmp_path: Path) -> No
     assert "rule 'fine'" not in message
 
 
+def test_a_rules_file_that_is_not_utf8_is_a_named_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_bytes('description = "caf\u00e9"\n'.encode("latin-1"))
+
+    with pytest.raises(ConfigError, match=r"rules.toml: not UTF-8 text \(byte 18\)"):
+        load_rules(path)
+
+
 def test_shipped_config_files_load_and_validate() -> None:
     assert load_rules(CONFIG / "triage_rules.toml").rules
     assert load_policy(CONFIG / "policy.toml").auto_release_tier1 is True
