@@ -58,9 +58,12 @@ class TemporalUi:
             await asyncio.sleep(0.5)
 
     async def user_metadata(self, workflow_id: str, shot: str | None = None) -> UserMetadata:
-        """The workflow page's User Metadata tab, as rendered."""
+        """The workflow page's User Metadata tab, as rendered (for a run started with a static
+        summary, as starter.py starts them)."""
         await self.page.goto(f"{self.base_url}/namespaces/{NAMESPACE}/workflows/{workflow_id}")
         await self.page.get_by_role("tab", name=re.compile("User Metadata")).click()
+        # Static parts and the current details arrive separately: wait for both.
+        await self.page.locator("#user-metadata-summary").wait_for()
         await self.page.locator("#user-metadata-current-details").wait_for()
         shown = UserMetadata(
             summary=await self._rendered("#user-metadata-summary"),
