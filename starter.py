@@ -156,7 +156,7 @@ async def status(client: Client, args: argparse.Namespace, out: TextIO) -> None:
         if current.timeline_omitted and not args.last:
             lines.append(f"  ({current.timeline_omitted} earlier events: see the audit trail)")
         lines += [
-            f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<18} {e.text}"
+            f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<20} {e.text}"
             for e in current.timeline[-args.last :]
         ]
     out.write("\n".join(lines) + "\n")
@@ -194,7 +194,7 @@ async def list_inquiries(client: Client, args: argparse.Namespace, out: TextIO) 
             f"{row['owner'] or '-':<18} {'yes' if row['sla_breached'] else 'no':<8} "
             f"{','.join(row['flags']) or '-'}\n"
         )
-    out.write(f"({len(rows)} inquiries)\n")
+    out.write(f"({len(rows)} {'inquiry' if len(rows) == 1 else 'inquiries'})\n")
 
 
 def signal_command(name: str, build: Callable[[argparse.Namespace], dict[str, Any]]) -> Any:
