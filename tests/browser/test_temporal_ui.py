@@ -150,13 +150,18 @@ async def test_the_list_filtered_by_each_search_attribute_shows_the_right_inquir
     assert shown == expected
 
 
-async def test_the_tier_3_compliance_queue_is_one_filter(
-    ui: TemporalUi, inquiries: dict[str, InquiryStatus]
+async def test_the_tier_3_compliance_queue_is_one_filter_and_one_command(
+    ui: TemporalUi, ui_stack: tuple[Stack, str], inquiries: dict[str, InquiryStatus]
 ) -> None:
+    stack, _ = ui_stack
     query = 'InquiryStage = "awaiting_compliance" AND InquiryTier = 3'
     expected = {workflow_id(inquiries["privileged"]), workflow_id(inquiries["late"])}
 
     assert await ui.listed_as(query, expected, "list-tier3-compliance-queue") == expected
+    listed = json.loads(
+        await run_starter(stack, "list", "--stage", "awaiting_compliance", "--tier", "3", "--json")
+    )
+    assert {f"inquiry-{row['inquiry_id']}" for row in listed["inquiries"]} == expected
 
 
 async def test_the_workflow_page_shows_summary_and_details_without_personal_data(
