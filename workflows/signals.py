@@ -46,11 +46,11 @@ def compliance_decision(case: Case, signal: ComplianceDecision, now: datetime) -
     reviewer = case.reviewers.get(signal.reviewer_id)
     if reviewer is None or not REVIEW_ROLES & set(reviewer.roles):
         return "reviewer is not authorised to review this inquiry"
-    if case.senior_review:
-        if SENIOR_ROLE not in reviewer.roles:
-            return f"the review SLA was breached: it needs a reviewer with the {SENIOR_ROLE} role"
-    elif LEGAL_MATTERS & set(case.flags) and LEGAL_ROLE not in reviewer.roles:
-        return f"a privileged or litigation matter needs a reviewer with the {LEGAL_ROLE} role"
+    role = role_needed(case)
+    if role is not None and role not in reviewer.roles:
+        if case.senior_review:
+            return f"the review SLA was breached: it needs a reviewer with the {role} role"
+        return f"a privileged or litigation matter needs a reviewer with the {role} role"
     if any(
         r.reviewer_id == signal.reviewer_id
         for r in case.reviews
@@ -66,6 +66,16 @@ def compliance_decision(case: Case, signal: ComplianceDecision, now: datetime) -
             at=now,
         )
     )
+    return None
+
+
+def role_needed(case: Case) -> str | None:
+    """The role a reviewer must hold for this draft, beyond being a reviewer at all: after a
+    breached review the senior pool decides; else a privileged matter needs legal reviewers."""
+    if case.senior_review:
+        return SENIOR_ROLE
+    if LEGAL_MATTERS & set(case.flags):
+        return LEGAL_ROLE
     return None
 
 

@@ -20,6 +20,7 @@ from models.contract import (
     Stage,
 )
 from workflows.case import Case
+from workflows.signals import REVIEW_ROLES, role_needed
 
 
 def status(case: Case, now: datetime) -> InquiryStatus:
@@ -174,12 +175,7 @@ def current_details(case: Case, now: datetime) -> str:
         states = " · ".join(f"{d.value}: {s.status}" for d, s in sorted(case.departments.items()))
         lines.append(f"**Departments** {states}")
     if case.stage == Stage.AWAITING_COMPLIANCE and case.draft is not None:
-        approved = len(case.decisions(case.draft.version, "approve"))
-        needed = case.approvals_required()
-        pool = " (senior pool)" if case.senior_review else ""
-        lines.append(
-            f"**Review** {approved} of {needed} approvals, draft v{case.draft.version}{pool}"
-        )
+        lines.append(_review(case, case.draft.version))
     for deadline in case.deadlines(now):
         if deadline.state in ("running", "paused") and deadline.due_at is not None:
             due = deadline.due_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -189,3 +185,17 @@ def current_details(case: Case, now: datetime) -> str:
     if case.sla.breaches:
         lines.append(f"**Breached** {', '.join(case.sla.breaches)}")
     return "\n\n".join(lines)
+
+
+def _review(case: Case, version: int) -> str:
+    """Where the checkpoint stands and whom it waits for: the approvals so far, and how many
+    more from which kind of reviewer (never the owner)."""
+    approvers = [r.reviewer_id for r in case.decisions(version, "approve")]
+    needed = case.approvals_required()
+    given = f" ({', '.join(approvers)})" if approvers else ""
+    line = f"**Review** draft v{version}: {len(approvers)} of {needed} approvals{given}"
+    missing = needed - len(approvers)
+    if missing > 0:
+        role = role_needed(case) or " or ".join(sorted(REVIEW_ROLES))
+        line += f"; waiting for {missing} more, {role}, not {case.owner or 'the owner'}"
+    return line

@@ -9,13 +9,15 @@ from models.contract import (
     ComplianceFlag,
     Department,
     InquiryIntake,
+    Review,
     RuleHit,
     Sector,
     Urgency,
 )
 from tests import support
-from tests.unit.test_case import NOW, make_case
+from tests.unit.test_case import NOW, POLICY, at_checkpoint, make_case
 from workflows import views
+from workflows.case import Case
 
 INTAKE = InquiryIntake.model_validate(
     support.intake("INQ-7", received_at="2026-11-30T08:15:00+01:00")
@@ -78,3 +80,29 @@ def test_current_details_lead_with_the_summary_as_it_stands_after_escalation() -
     assert second == "**Stage** triaged · **Tier** 3 · **Owner** owner.olga"
     for personal in PERSONAL:
         assert personal not in shown
+
+
+def test_current_details_say_whom_the_checkpoint_waits_for() -> None:
+    four_eyes = POLICY.model_copy(update={"approvals_required": {"1": 1, "2": 1, "3": 2}})
+    privileged = at_checkpoint(
+        make_case(tier=3, flags=["PRIVILEGE"], categories=["legal"], policy=four_eyes)
+    )
+    privileged.review(Review(reviewer_id="rev.lena", decision="approve", draft_version=1, at=NOW))
+    routine = at_checkpoint(make_case(tier=2))
+    breached = at_checkpoint(make_case(tier=2))
+    breached.senior_review = True
+
+    def review_line(case: Case) -> str:
+        return next(
+            line for line in views.current_details(case, NOW).split("\n\n") if "Review" in line
+        )
+
+    assert review_line(privileged) == (
+        "**Review** draft v1: 1 of 2 approvals (rev.lena); "
+        "waiting for 1 more, legal_reviewer, not owner.olga"
+    )
+    assert review_line(routine) == (
+        "**Review** draft v1: 0 of 1 approvals; "
+        "waiting for 1 more, compliance_reviewer or senior_reviewer, not owner.olga"
+    )
+    assert review_line(breached).endswith("waiting for 1 more, senior_reviewer, not owner.olga")
