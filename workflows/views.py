@@ -13,6 +13,7 @@ from models.contract import (
     Channel,
     ComplianceFlag,
     Department,
+    Draft,
     InquiryIntake,
     InquiryOutcome,
     InquiryStatus,
@@ -20,6 +21,7 @@ from models.contract import (
     Stage,
 )
 from workflows.case import Case
+from workflows.policies import SYSTEM
 from workflows.signals import REVIEW_ROLES, role_needed
 
 
@@ -169,13 +171,13 @@ def current_details(case: Case, now: datetime) -> str:
     owner = case.owner or "-"
     lines = [
         f"**{summary}**",
-        f"**Stage** {case.stage.value} · **Tier** {case.tier or '-'} · **Owner** {owner}",
+        f"**Stage** {case.stage.value} · **Owner** {owner}",
     ]
     if case.departments:
         states = " · ".join(f"{d.value}: {s.status}" for d, s in sorted(case.departments.items()))
         lines.append(f"**Departments** {states}")
     if case.stage == Stage.AWAITING_COMPLIANCE and case.draft is not None:
-        lines.append(_review(case, case.draft.version))
+        lines.append(_review(case, case.draft))
     for deadline in case.deadlines(now):
         if deadline.state in ("running", "paused") and deadline.due_at is not None:
             due = deadline.due_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -187,15 +189,18 @@ def current_details(case: Case, now: datetime) -> str:
     return "\n\n".join(lines)
 
 
-def _review(case: Case, version: int) -> str:
+def _review(case: Case, draft: Draft) -> str:
     """Where the checkpoint stands and whom it waits for: the approvals so far, and how many
-    more from which kind of reviewer (never the owner)."""
-    approvers = [r.reviewer_id for r in case.decisions(version, "approve")]
+    more from which kind of reviewer (never the owner or the draft's author)."""
+    approvers = [r.reviewer_id for r in case.decisions(draft.version, "approve")]
     needed = case.approvals_required()
     given = f" ({', '.join(approvers)})" if approvers else ""
-    line = f"**Review** draft v{version}: {len(approvers)} of {needed} approvals{given}"
+    line = f"**Review** draft v{draft.version}: {len(approvers)} of {needed} approvals{given}"
     missing = needed - len(approvers)
     if missing > 0:
         role = role_needed(case) or " or ".join(sorted(REVIEW_ROLES))
-        line += f"; waiting for {missing} more, {role}, not {case.owner or 'the owner'}"
+        barred = [
+            who for who in dict.fromkeys((case.owner, draft.author_id)) if who not in (None, SYSTEM)
+        ]
+        line += f"; waiting for {missing} more, {role}, not {' or '.join(barred) or 'the owner'}"
     return line

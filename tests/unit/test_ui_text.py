@@ -77,7 +77,7 @@ def test_current_details_lead_with_the_summary_as_it_stands_after_escalation() -
     shown = views.current_details(case, NOW)
     first, second = shown.split("\n\n")[:2]
     assert first == "**Tier 3 · clinical · HIPAA · healthcare/portal**"
-    assert second == "**Stage** triaged · **Tier** 3 · **Owner** owner.olga"
+    assert second == "**Stage** triaged · **Owner** owner.olga"
     for personal in PERSONAL:
         assert personal not in shown
 
@@ -91,6 +91,9 @@ def test_current_details_say_whom_the_checkpoint_waits_for() -> None:
     routine = at_checkpoint(make_case(tier=2))
     breached = at_checkpoint(make_case(tier=2))
     breached.senior_review = True
+    revised = at_checkpoint(make_case(tier=2))
+    revised.add_draft("A new wording of the resolution.", "owner.olga", NOW)
+    revised.assign("agent.al", None, "holiday cover", "agent.zoe", NOW)
 
     def review_line(case: Case) -> str:
         return next(
@@ -106,3 +109,6 @@ def test_current_details_say_whom_the_checkpoint_waits_for() -> None:
         "waiting for 1 more, compliance_reviewer or senior_reviewer, not owner.olga"
     )
     assert review_line(breached).endswith("waiting for 1 more, senior_reviewer, not owner.olga")
+    # The former owner wrote the draft: neither they nor the new owner may approve it.
+    assert review_line(revised).startswith("**Review** draft v2: 0 of 1 approvals;")
+    assert review_line(revised).endswith("not agent.al or owner.olga")
