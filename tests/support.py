@@ -30,7 +30,8 @@ def new_id(prefix: str = "T") -> str:
 
 
 def intake(inquiry_id: str | None = None, **overrides: Any) -> dict[str, Any]:
-    """A plain-JSON intake as an intake system would send it: billing, clinical and legal.
+    """A plain-JSON intake as an intake system would send it: billing, clinical and legal (a
+    patient's request for their record), HIPAA, tier 2.
 
     Received now: the SLA clocks run from `received_at`, so a fixed date would start every
     inquiry already breached once the calendar passed it."""
@@ -48,8 +49,7 @@ def intake(inquiry_id: str | None = None, **overrides: Any) -> dict[str, Any]:
         "subject": "Invoice question and my lab results",
         "body": (
             "I was charged twice on my last invoice for the blood test, and I still have not "
-            "received my lab results. My lawyer says I should ask for a copy of my medical "
-            "record as well."
+            "received my lab results. I would also like a copy of my medical record."
         ),
     }
     return base | overrides

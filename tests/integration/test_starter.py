@@ -43,7 +43,8 @@ async def test_start_from_stdin_status_and_decide_take_an_inquiry_to_closed(
         flags=current.compliance_flags,
     )
     details = await description.static_details() or ""
-    assert all(hit.rule_id in details for hit in current.rules_fired)
+    # Rule ids stay in `status`: some say how the customer feels.
+    assert current.rules_fired and not any(hit.rule_id in details for hit in current.rules_fired)
     for personal in (payload["customer"]["name"], payload["customer"]["email"], "lab results"):
         assert personal not in details
 

@@ -13,8 +13,14 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.config_files import ConfigError, load_policy
 from activities.triage import TriageActivities, evaluate, load_rules
-from models.activities import ResolvedPolicy, ResolvePolicyInput, ScoreThresholds, TriageInput
-from models.contract import InquiryIntake, Policy
+from models.activities import (
+    ReleasePolicy,
+    ResolvedPolicy,
+    ResolvePolicyInput,
+    ScoreThresholds,
+    TriageInput,
+)
+from models.contract import Department, InquiryIntake, Policy, Sector
 from models.settings import PROJECT_ROOT
 
 CONFIG = PROJECT_ROOT / "config"
@@ -68,7 +74,7 @@ def test_healthcare_lab_results_and_invoice_is_billing_and_clinical_hipaa_tier_2
     assert result.categories == ["billing", "clinical"]
     assert result.compliance_flags == ["HIPAA"]
     assert result.tier == 2
-    assert {"billing-keywords", "clinical-keywords", "hipaa-clinical-matter"} <= set(fired(intake))
+    assert {"category.billing", "category.clinical", "hipaa.personal-health"} <= set(fired(intake))
 
 
 def test_attorney_client_privilege_is_legal_with_privilege_flag_at_tier_3() -> None:
@@ -81,12 +87,18 @@ def test_attorney_client_privilege_is_legal_with_privilege_flag_at_tier_3() -> N
     assert "tier-privilege-litigation" in fired(intake)
 
 
-def test_desperate_customer_is_marked_in_distress_critical_at_tier_3() -> None:
+def test_desperate_customer_is_marked_in_distress_at_tier_3() -> None:
     result = evaluate(RULES, make_intake("Help", "I feel desperate about this order."))
 
     assert result.distress is True
-    assert result.urgency == "critical"
     assert result.tier == 3
+
+
+def test_self_harm_is_distress_at_critical_urgency_and_tier_3() -> None:
+    body = "Where is my parcel. Honestly everyone would be better off if I wasn't here."
+    result = evaluate(RULES, make_intake("Order", body))
+
+    assert (result.distress, result.urgency, result.tier) == (True, "critical", 3)
 
 
 def test_urgent_wording_raises_urgency_and_tier_2() -> None:
@@ -151,15 +163,22 @@ def test_every_result_lists_the_rules_that_fired_with_their_effects(
     assert any(result.categories[0] in hit.effect for hit in result.rules_fired)
 
 
-def test_hits_never_quote_the_customers_text() -> None:
+def test_hits_name_rules_and_the_rules_own_terms_never_other_text() -> None:
     subject = "Zebracorn invoice dispute"
     body = "Card 4111-1111-1111-1111, a lawsuit, and I feel desperate. Delete my data. Zebracorn!"
     result = evaluate(RULES, make_intake(subject, body))
 
     assert len(result.rules_fired) >= 5
-    hit_text = " ".join(f"{h.rule_id} {h.description} {h.effect}" for h in result.rules_fired)
-    for quoted in ("zebracorn", "invoice", "4111", "lawsuit", "desperate", "delete my data"):
+    hit_text = " ".join(
+        f"{h.rule_id} {h.description} {h.effect} {' '.join(h.terms)}" for h in result.rules_fired
+    )
+    for quoted in ("zebracorn", "4111", "1111"):
         assert quoted not in hit_text.lower()
+    # What matched is named by the rules file's own term ids, e.g. "litigation:lawsuit".
+    terms = {t for h in result.rules_fired for t in h.terms}
+    assert {"litigation:lawsuit", "fear:desperate", "pattern:1"} <= terms
+    listed = {f"{name}:{w}" for name, tl in RULES.terms.items() for w in tl.words}
+    assert all(t in listed or t.startswith(("pattern:", "sentence:")) for t in terms)
 
 
 # --- the rules file ----------------------------------------------------------------------------
@@ -170,10 +189,12 @@ def test_malformed_rules_file_names_the_rule_and_the_field(tmp_path: Path) -> No
     path.write_text(
         """
         fallback = { healthcare = "clinical", legal = "legal", ecommerce = "billing" }
+        [terms.money]
+        words = ["refund"]
         [[rules]]
         id = "fine"
         description = "ok"
-        match.keywords = ["refund"]
+        match.terms = ["money"]
         effect.add_categories = ["billing"]
         [[rules]]
         id = "broken-regex"
@@ -203,7 +224,7 @@ def test_a_rules_file_that_is_not_utf8_is_a_named_config_error(tmp_path: Path) -
 
 def test_shipped_config_files_load_and_validate() -> None:
     assert load_rules(CONFIG / "triage_rules.toml").rules
-    assert load_policy(CONFIG / "policy.toml").auto_release_tier1 is True
+    assert load_policy(CONFIG / "policy.toml").release_by_policy.enabled is True
     TriageActivities(CONFIG / "triage_rules.toml", CONFIG / "policy.toml")
 
 
@@ -223,7 +244,7 @@ async def test_rules_edited_on_disk_apply_to_the_next_inquiry_without_restart(
     after = await env.run(activities.triage_inquiry, TriageInput(intake=intake))
 
     assert after.urgency == "high"
-    assert "urgency-keywords" in [h.rule_id for h in after.rules_fired]
+    assert "urgency.stated" in [h.rule_id for h in after.rules_fired]
 
 
 async def test_broken_edit_keeps_the_previous_rules_in_force(tmp_path: Path) -> None:
@@ -260,7 +281,9 @@ async def test_policy_defaults_equal_the_contract_table() -> None:
         compliance_sla={"1": 8 * h, "2": 4 * h, "3": 1 * h},
         department_sla=2 * d,
         resolution_sla={"1": 5 * d, "2": 3 * d, "3": 1 * d},
-        auto_release_tier1=True,
+        release_by_policy=ReleasePolicy(
+            enabled=True, sectors=[Sector.ECOMMERCE], categories=[Department.BILLING]
+        ),
         approvals_required={"1": 1, "2": 1, "3": 2},
         warning_thresholds=[0.5, 0.75, 0.9],
         progress_update_at=0.75,
