@@ -31,7 +31,7 @@ from pydantic import (
 
 from activities.calendar import BUSINESS_HORIZON_DAYS, Calendar, working_windows
 from models.activities import ClockName, ResolvedPolicy
-from models.contract import Policy
+from models.contract import Department, Policy, Sector
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +180,12 @@ class ScoreAlerts(ConfigModel):
     ces_at_least: Annotated[int, Field(strict=True, ge=1, le=7)] | None = None
 
 
+class ReleaseByPolicy(ConfigModel):
+    enabled: bool
+    sectors: list[Sector]
+    categories: list[Department]
+
+
 class PolicyFile(ConfigModel):
     survey_delay: IsoDuration
     survey_reminder: IsoDuration
@@ -187,7 +193,7 @@ class PolicyFile(ConfigModel):
     compliance_sla: TierDurations
     department_sla: IsoDuration
     resolution_sla: TierDurations
-    auto_release_tier1: bool
+    release_by_policy: ReleaseByPolicy
     approvals_required: Annotated[
         dict[TierKey, Approvals], BeforeValidator(_spread_count), AfterValidator(_every_tier)
     ]

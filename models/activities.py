@@ -41,6 +41,8 @@ class TriageResult(Model):
     tier: Literal[1, 2, 3]
     distress: bool
     rules_fired: list[RuleHit]
+    # VADER's compound score of the most negative sentence (-1 to 1).
+    sentiment: float | None = None
 
 
 ClockName = Literal["resolution", "compliance", "department"]
@@ -64,6 +66,16 @@ class ScoreThresholds(Model):
     ces_at_least: int | None = 5
 
 
+class ReleasePolicy(Model):
+    """When a draft may reach the customer without a reviewer: only where this is enabled, for an
+    inquiry in an allowed sector whose categories are all allowed. Everything else the workflow
+    decides (routine evidence, no sensitivity signal, tier 1, the system's own draft, checks)."""
+
+    enabled: bool = False
+    sectors: list[Sector] = Field(default_factory=list)
+    categories: list[Department] = Field(default_factory=list)
+
+
 class ResolvedPolicy(Model):
     """Every timer with its value for each tier, fixed in history when the inquiry starts."""
 
@@ -73,8 +85,8 @@ class ResolvedPolicy(Model):
     compliance_sla: dict[Literal["1", "2", "3"], timedelta]
     department_sla: timedelta
     resolution_sla: dict[Literal["1", "2", "3"], timedelta]
-    # Tier 1 inquiries with no compliance flag are released without a reviewer when true.
-    auto_release_tier1: bool = True
+    # Off unless the policy file turns it on: a reviewer is the default for every draft.
+    release_by_policy: ReleasePolicy = Field(default_factory=ReleasePolicy)
     # Fields below arrived with SLA clocks and follow-up. Their defaults are the behaviour of
     # runs that began before them, whose recorded policy lacks them, so those replay the same.
     approvals_required: dict[Literal["1", "2", "3"], int] = Field(default_factory=_one_each)

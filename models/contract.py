@@ -259,9 +259,22 @@ SIGNAL_PAYLOADS: dict[str, type[Inbound]] = {
 
 
 class RuleHit(Outbound):
+    """One triage rule that fired: what it decided and the terms (`<list>:<term>`) that matched.
+    `kind`: `routine` is evidence of a known-answer matter, `signal` anything sensitive."""
+
     rule_id: str
     description: str
     effect: str
+    kind: Literal["routine", "signal", "neutral"] = "neutral"
+    terms: list[str] = Field(default_factory=list)
+
+
+class ReleaseDecision(Outbound):
+    """Whether a draft went to the customer without a reviewer, and why (or why not)."""
+
+    draft_version: int
+    released: bool
+    reasons: list[str]
 
 
 class OwnerAssignment(Outbound):
@@ -356,6 +369,8 @@ class InquiryStatus(Outbound):
     departments: dict[Department, DepartmentState] = Field(default_factory=dict)
     draft: Draft | None = None
     compliance: list[Review] = Field(default_factory=list)
+    # Whether the latest checked draft could skip the reviewer; absent before the first.
+    release_by_policy: ReleaseDecision | None = None
     deadlines: list[Deadline] = Field(default_factory=list)
     sla_breaches: list[str] = Field(default_factory=list)
     survey: SurveyState | None = None

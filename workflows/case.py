@@ -25,12 +25,14 @@ from models.contract import (
     InquiryIntake,
     OwnerAssignment,
     RefusedSignal,
+    ReleaseDecision,
     Review,
     Stage,
     SurveyResponse,
     SurveyState,
     TimelineEntry,
 )
+from workflows import release
 from workflows.drafting import check_draft
 from workflows.policies import SYSTEM
 from workflows.sla import Sla
@@ -74,7 +76,7 @@ class Case:
         self.owner_notices = 0
         self.withdrawn = False
         self.resolution_ref: str | None = None
-        self.release: str | None = None
+        self.release_decision: ReleaseDecision | None = None
         self.closed_at: datetime | None = None
         # Set once when the run starts: False for runs recorded before SLA clocks and follow-up.
         self.timed = False
@@ -236,7 +238,7 @@ class Case:
         self.round += 1
         self.earlier_case_refs |= {s.case_ref for s in self.departments.values() if s.case_ref}
         self.departments = {d: DepartmentState() for d in self.triage.categories}
-        self.resolution_ref, self.release = None, None
+        self.resolution_ref, self.release_decision = None, None
         self.record(now, self.reopen_by or SYSTEM, "reopened", {"round": self.round})
         budget = self.policy.resolution_sla[str(self.tier)]  # type: ignore[index]
         self.sla.start("resolution", budget, now, self.policy)
@@ -250,25 +252,33 @@ class Case:
         tier = str(self.tier or 3)
         return self.policy.approvals_required.get(tier, 1) if self.policy else 1  # type: ignore[call-overload]
 
-    def releasable_by_policy(self) -> bool:
-        return (
-            bool(self.policy and self.policy.auto_release_tier1)
-            and self.tier == 1
-            and not self.flags
-        )
+    @property
+    def released_by_policy(self) -> bool:
+        return self.release_decision is not None and self.release_decision.released
 
-    def release_by_policy(self, now: datetime) -> None:
-        assert self.draft is not None
-        self.release = "policy"
+    def decide_release(self, now: datetime) -> ReleaseDecision:
+        """Release by policy or not, for the current draft: decided once, documented either way."""
+        assert self.draft is not None and self.triage is not None and self.policy is not None
+        draft = self.draft
+        decision = release.decide(
+            self.policy.release_by_policy, self.intake.sector, self.triage, self.tier or 3, draft
+        )
+        self.release_decision = decision
+        if not decision.released:
+            detail = {"draft_version": draft.version, "reasons": decision.reasons}
+            self.record(now, SYSTEM, "release_by_policy_declined", detail)
+            return decision
+        note = "; ".join(decision.reasons)
         self.review(
             Review(
                 reviewer_id=SYSTEM,
                 decision="policy_release",
-                note="tier 1 with no compliance flag",
-                draft_version=self.draft.version,
+                note=note,
+                draft_version=draft.version,
                 at=now,
             )
         )
+        return decision
 
     def deadlines(self, now: datetime) -> list[Deadline]:
         if self.policy is None or self.tier is None:

@@ -1,6 +1,6 @@
 """The compliance checkpoint: a draft is composed, checked automatically, and held until the
-required reviewers approve it (or policy releases a tier 1 inquiry with no flag). A failed check
-or a rejection sends it back to the owner, who revises it."""
+required reviewers approve it (or policy releases a routine one: workflows/release.py). A failed
+check or a rejection sends it back to the owner, who revises it."""
 
 from __future__ import annotations
 
@@ -26,8 +26,7 @@ async def resolve(case: Case) -> None:
         if not draft.checks_passed:
             await back_to_owner(case, draft.version, "the draft failed automated checks")
             continue
-        if case.releasable_by_policy():
-            case.release_by_policy(workflow.now())
+        if case.decide_release(workflow.now()).released:
             return
         await await_compliance(case)
         await workflow.wait_condition(

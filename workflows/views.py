@@ -43,6 +43,7 @@ def status(case: Case, now: datetime) -> InquiryStatus:
         departments=case.departments,
         draft=case.draft,
         compliance=case.reviews,
+        release_by_policy=case.release_decision,
         deadlines=case.deadlines(now),
         sla_breaches=case.sla.breaches,
         survey=case.survey,
@@ -93,7 +94,7 @@ def outcome(case: Case) -> InquiryOutcome:
         departments=case.departments,
         resolution_ref=case.resolution_ref,
         approved_by=approvers,
-        release="policy" if case.release == "policy" else ("reviewer" if approvers else None),
+        release="policy" if case.released_by_policy else ("reviewer" if approvers else None),
         received_at=case.intake.received_at,
         triaged_at=case.stage_since.get(Stage.TRIAGED),
         communicated_at=communicated if case.resolution_ref else None,
@@ -145,11 +146,11 @@ def start_metadata(intake: InquiryIntake, triage: TriageResult | None) -> tuple[
         flags=triage.compliance_flags,
     )
     received = intake.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    rules = ", ".join(hit.rule_id for hit in triage.rules_fired) or "none"
+    # No rule ids: some say how the customer feels (distress, bereavement); `status` has them.
     details = [
         f"**Inquiry** {intake.inquiry_id}, received {received} by {intake.channel.value}",
         f"**Triage at intake** tier {triage.tier} · urgency {triage.urgency.value}",
-        f"**Rules fired** {rules}",
+        "Why: the rules that fired are in the `status` query.",
         "Stage, owner, departments and SLA clocks as they stand now: *Current Details*. "
         "Everything else: the `status` query.",
     ]

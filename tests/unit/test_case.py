@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from models.activities import ResolvedPolicy, Reviewer, TriageResult
+from models.activities import ReleasePolicy, ResolvedPolicy, Reviewer, TriageResult
 from models.contract import (
     ComplianceFlag,
     Department,
     DepartmentState,
     InquiryIntake,
     Review,
+    RuleHit,
+    Sector,
     Stage,
     Urgency,
 )
@@ -50,6 +50,7 @@ def make_case(
     flags: Iterable[str] = ("HIPAA",),
     categories: Iterable[str] = ("billing", "clinical"),
     policy: ResolvedPolicy = POLICY,
+    hits: Iterable[RuleHit] = (),
 ) -> Case:
     """A case triaged and owned, in stage triaged."""
     intake = InquiryIntake.model_validate(
@@ -62,7 +63,7 @@ def make_case(
         urgency=Urgency.NORMAL,
         tier=tier,
         distress=False,
-        rules_fired=[],
+        rules_fired=list(hits),
     )
     case.triaged(result, policy, NOW)
     case.assign(OWNER, "care", "least loaded", "system", NOW)
@@ -188,38 +189,49 @@ def test_a_policy_recorded_before_four_eyes_asks_one_approval_at_every_tier() ->
     assert case.verdict(1) == "approved"
 
 
-@pytest.mark.parametrize(
-    ("tier", "flags", "auto_release", "releasable"),
-    [
-        (1, (), True, True),
-        (1, ("GDPR",), True, False),
-        (2, (), True, False),
-        (1, (), False, False),
-    ],
+ROUTINE_HIT = RuleHit(
+    rule_id="routine.commerce", description="order", effect="routine matter", kind="routine"
 )
-def test_only_tier1_without_flags_may_be_released_by_policy(
-    tier: int, flags: tuple[str, ...], auto_release: bool, releasable: bool
-) -> None:
-    policy = POLICY.model_copy(update={"auto_release_tier1": auto_release})
-    case = make_case(tier=tier, flags=flags, policy=policy)
-
-    assert case.releasable_by_policy() is releasable
+RELEASING = POLICY.model_copy(
+    update={
+        "release_by_policy": ReleasePolicy(
+            enabled=True, sectors=[Sector.HEALTHCARE], categories=list(Department)
+        )
+    }
+)
 
 
 def test_policy_release_is_recorded_as_a_review_and_reported_in_the_outcome() -> None:
-    case = make_case(tier=1, flags=())
+    case = make_case(tier=1, flags=(), policy=RELEASING, hits=[ROUTINE_HIT])
     case.add_draft("Thank you; your refund is on its way.", "system", NOW)
 
-    case.release_by_policy(NOW)
+    decision = case.decide_release(NOW)
 
+    assert decision.released
     [review] = case.reviews
     assert (review.reviewer_id, review.decision, review.draft_version) == (
         "system",
         "policy_release",
         1,
     )
+    assert "routine: routine.commerce" in (review.note or "")
     assert case.pending[-1].action == "compliance_policy_release"
     assert (views.outcome(case).release, views.outcome(case).approved_by) == ("policy", [])
+    assert views.status(case, NOW).release_by_policy == decision
+
+
+def test_a_declined_release_is_documented_with_its_reasons_and_needs_a_reviewer() -> None:
+    case = make_case(tier=1, flags=(), policy=RELEASING, hits=[])
+    case.add_draft("Thank you; your refund is on its way.", "system", NOW)
+
+    decision = case.decide_release(NOW)
+
+    assert not decision.released
+    assert case.reviews == []
+    event = case.pending[-1]
+    assert event.action == "release_by_policy_declined"
+    assert event.detail["reasons"] == ["no rule recognised a routine matter"]
+    assert views.outcome(case).release is None
 
 
 def test_outcome_names_the_approvers_and_communication_time() -> None:

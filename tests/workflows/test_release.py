@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from models.contract import Department, Stage
+from models.contract import Department, RuleHit, Stage
 from tests import support
 from tests.workflows import drive
 from tests.workflows.world import OWNER, REVIEWER, World, routine
@@ -37,6 +37,40 @@ async def test_tier1_without_flags_is_released_by_policy_without_a_reviewer(worl
     assert [e.detail["draft_version"] for e in world.actions("compliance_policy_release")] == [1]
     assert "load_reviewers" not in world.calls
     assert len(world.sent("resolution")) == 1
+
+
+async def test_with_release_by_policy_off_even_a_routine_draft_waits_for_a_reviewer(
+    env: WorkflowEnvironment, world: World
+) -> None:
+    world.triage = routine()
+    world.policy = {"release_by_policy": {"enabled": False, "sectors": [], "categories": []}}
+    handle = await world.start(support.billing_only())
+
+    held = await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    await env.sleep(timedelta(hours=1))
+
+    assert world.sent("resolution") == []
+    assert held.release_by_policy is not None and not held.release_by_policy.released
+    assert "release by policy is turned off" in held.release_by_policy.reasons
+    [declined] = world.actions("release_by_policy_declined")
+    assert declined.detail["reasons"] == held.release_by_policy.reasons
+    await handle.signal("compliance_decision", APPROVE)
+    assert (await drive.outcome(handle)).release == "reviewer"
+
+
+async def test_a_routine_looking_inquiry_with_a_sensitivity_signal_is_held_and_says_why(
+    world: World,
+) -> None:
+    signal = RuleHit(rule_id="feeling.anger", description="-", effect="-", kind="signal")
+    result = routine()
+    world.triage = result.model_copy(update={"rules_fired": [*result.rules_fired, signal]})
+    handle = await world.start(support.billing_only())
+
+    held = await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+
+    assert held.release_by_policy is not None
+    assert held.release_by_policy.reasons == ["sensitivity signals: feeling.anger"]
+    assert world.sent("resolution") == []
 
 
 async def test_flagged_inquiry_is_communicated_only_after_approval(

@@ -55,7 +55,14 @@ from models.activities import (
     TriageInput,
     TriageResult,
 )
-from models.contract import ComplianceFlag, Department, InquiryOutcome, Urgency, workflow_id_for
+from models.contract import (
+    ComplianceFlag,
+    Department,
+    InquiryOutcome,
+    RuleHit,
+    Urgency,
+    workflow_id_for,
+)
 from tests.workflows.drive import WAIT_S
 from tests.workflows.server import wind_down
 from workflows.inquiry import RegulatedInquiry
@@ -90,7 +97,7 @@ POLICY: dict[str, Any] = {
     "compliance_sla": {"1": "PT8H", "2": "PT4H", "3": "PT1H"},
     "department_sla": "P2D",
     "resolution_sla": {"1": "P5D", "2": "P3D", "3": "P1D"},
-    "auto_release_tier1": True,
+    "release_by_policy": {"enabled": True, "sectors": ["ecommerce"], "categories": ["billing"]},
     "approvals_required": {"1": 1, "2": 1, "3": 2},
     "warning_thresholds": [0.5, 0.75, 0.9],
     "progress_update_at": 0.75,
@@ -124,8 +131,10 @@ def triage(
 
 
 def routine() -> TriageResult:
-    """Tier 1, billing only, no compliance flag: what policy may release without a reviewer."""
-    return triage(tier=1, flags=(), categories=("billing",))
+    """Tier 1, billing only, a routine rule and no signal: what policy may release."""
+    result = triage(tier=1, flags=(), categories=("billing",))
+    hit = RuleHit(rule_id="routine.commerce", description="order", effect="routine", kind="routine")
+    return result.model_copy(update={"rules_fired": [hit]})
 
 
 def completed(summary: str, case_ref: str = "CASE-1") -> DepartmentAnswer:

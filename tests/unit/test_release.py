@@ -1,0 +1,214 @@
+"""Release by policy (workflows/release.py): only on positive evidence, every condition named when
+it does not hold; and, with the shipped rules and policy, which inquiries of each sector release."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from models.activities import ReleasePolicy, TriageResult
+from models.contract import Department, Draft, InquiryIntake, RuleHit, Sector, Urgency
+from models.settings import PROJECT_ROOT
+from triage.engine import evaluate
+from triage.report import release_policy
+from triage.rules import load_rules
+from workflows import release
+from workflows.policies import SYSTEM
+
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
+RULES = load_rules(PROJECT_ROOT / "config/triage_rules.toml")
+SHIPPED = release_policy(PROJECT_ROOT / "config/policy.toml")
+ROUTINE = RuleHit(rule_id="routine.commerce", description="-", effect="-", kind="routine")
+SIGNAL = RuleHit(rule_id="feeling.anger", description="-", effect="-", kind="signal")
+OPEN = ReleasePolicy(enabled=True, sectors=[Sector.ECOMMERCE], categories=[Department.BILLING])
+
+
+def triage(*hits: RuleHit, categories: tuple[str, ...] = ("billing",)) -> TriageResult:
+    return TriageResult(
+        categories=[Department(c) for c in categories],
+        compliance_flags=[],
+        urgency=Urgency.NORMAL,
+        tier=1,
+        distress=False,
+        rules_fired=list(hits),
+    )
+
+
+def draft(author: str = SYSTEM, checks_passed: bool = True) -> Draft:
+    return Draft(version=1, author_id=author, text="-", created_at=NOW, checks_passed=checks_passed)
+
+
+def test_a_routine_ecommerce_billing_draft_with_no_signal_is_released_and_says_why() -> None:
+    decision = release.decide(OPEN, Sector.ECOMMERCE, triage(ROUTINE), 1, draft())
+
+    assert decision.released
+    assert decision.reasons[0] == "routine: routine.commerce"
+
+
+@pytest.mark.parametrize(
+    ("policy", "sector", "result", "tier", "the_draft", "reason"),
+    [
+        (
+            OPEN.model_copy(update={"enabled": False}),
+            Sector.ECOMMERCE,
+            triage(ROUTINE),
+            1,
+            draft(),
+            "release by policy is turned off",
+        ),
+        (
+            OPEN,
+            Sector.HEALTHCARE,
+            triage(ROUTINE),
+            1,
+            draft(),
+            "sector healthcare is not on the release allow-list",
+        ),
+        (
+            OPEN,
+            Sector.ECOMMERCE,
+            triage(ROUTINE, categories=("billing", "legal")),
+            1,
+            draft(),
+            "categories not on the release allow-list: legal",
+        ),
+        (
+            OPEN,
+            Sector.ECOMMERCE,
+            triage(),
+            1,
+            draft(),
+            "no rule recognised a routine matter",
+        ),
+        (
+            OPEN,
+            Sector.ECOMMERCE,
+            triage(ROUTINE, SIGNAL),
+            1,
+            draft(),
+            "sensitivity signals: feeling.anger",
+        ),
+        (
+            OPEN,
+            Sector.ECOMMERCE,
+            triage(ROUTINE),
+            2,
+            draft(),
+            "tier 2: only tier 1 is released by policy",
+        ),
+        (
+            OPEN,
+            Sector.ECOMMERCE,
+            triage(ROUTINE),
+            1,
+            draft(author="agent.ana"),
+            "a draft written by a person is always reviewed",
+        ),
+        (
+            OPEN,
+            Sector.ECOMMERCE,
+            triage(ROUTINE),
+            1,
+            draft(checks_passed=False),
+            "the draft failed automated checks",
+        ),
+    ],
+)
+def test_each_missing_condition_holds_the_draft_and_is_named(
+    policy: ReleasePolicy,
+    sector: Sector,
+    result: TriageResult,
+    tier: int,
+    the_draft: Draft,
+    reason: str,
+) -> None:
+    decision = release.decide(policy, sector, result, tier, the_draft)
+
+    assert not decision.released
+    assert decision.reasons == [reason]
+
+
+def test_a_policy_with_no_release_section_releases_nothing() -> None:
+    decision = release.decide(ReleasePolicy(), Sector.ECOMMERCE, triage(ROUTINE), 1, draft())
+
+    assert not decision.released
+    assert "release by policy is turned off" in decision.reasons
+
+
+# --- the shipped rules and policy, sector by sector ------------------------------------------
+
+
+def released(sector: str, subject: str, body: str, policy: ReleasePolicy = SHIPPED) -> bool:
+    intake = InquiryIntake.model_validate(
+        {
+            "inquiry_id": "REL-1",
+            "sector": sector,
+            "channel": "email",
+            "received_at": NOW.isoformat(),
+            "customer": {"customer_id": "C-1"},
+            "subject": subject,
+            "body": body,
+        }
+    )
+    result = evaluate(RULES, intake)
+    return release.decide(policy, intake.sector, result, result.tier, draft()).released
+
+
+ECOMMERCE = [
+    ("Where is my order?", "Hi, order 55120 was due Tuesday. Can you check the tracking?", True),
+    ("Return", "I'd like to return the blue jacket from order 8812, it's too small.", True),
+    ("Charged twice", "I was charged twice for order 4410, please refund one.", True),
+    ("my data", "what info do you keep on me? can i get a copy", False),
+    ("Account", "Someone logged into my account and ordered stuff on my card.", False),
+    (
+        "Late parcel",
+        "This is the third time I've chased this. Absolutely disgusting service.",
+        False,
+    ),
+    ("Order", "Where is my order. Honestly I don't see the point of anything anymore.", False),
+    ("Order", "Please change the delivery address; I am going to sue you otherwise.", False),
+]
+HEALTHCARE = [
+    ("Parking", "Is the multi-storey car park free after 6pm?", False),
+    ("My bill", "I was charged twice for my blood test, please refund one.", False),
+]
+LEGAL = [
+    ("Office hours", "What time does your office open on Saturdays?", False),
+    ("My case", "What did the attorney mean in her advice about settling?", False),
+]
+
+
+@pytest.mark.parametrize(("subject", "body", "expected"), ECOMMERCE)
+def test_ecommerce_releases_only_routine_matters_with_no_sensitive_signal(
+    subject: str, body: str, expected: bool
+) -> None:
+    assert released("ecommerce", subject, body) is expected
+
+
+@pytest.mark.parametrize(("subject", "body", "expected"), HEALTHCARE)
+def test_healthcare_never_releases_by_policy_with_the_default_configuration(
+    subject: str, body: str, expected: bool
+) -> None:
+    assert released("healthcare", subject, body) is expected
+
+
+@pytest.mark.parametrize(("subject", "body", "expected"), LEGAL)
+def test_legal_never_releases_by_policy_with_the_default_configuration(
+    subject: str, body: str, expected: bool
+) -> None:
+    assert released("legal", subject, body) is expected
+
+
+def test_an_operator_can_turn_release_by_policy_off_entirely() -> None:
+    off = SHIPPED.model_copy(update={"enabled": False})
+
+    for sector, cases in (("ecommerce", ECOMMERCE), ("healthcare", HEALTHCARE), ("legal", LEGAL)):
+        for subject, body, _ in cases:
+            assert not released(sector, subject, body, off)
+
+
+def test_the_shipped_policy_allows_only_ecommerce_billing() -> None:
+    assert SHIPPED.enabled
+    assert SHIPPED.sectors == [Sector.ECOMMERCE]
+    assert SHIPPED.categories == [Department.BILLING]
