@@ -1,6 +1,9 @@
 """The escalation path: one tier up (at most 3), the tier's escalation owner takes the inquiry,
 and the previous owner and the team's manager are told why. SLA breaches, an unanswered
-service-recovery step and the manual `escalate` signal all walk this same path."""
+service-recovery step below tier 3 and the manual `escalate` signal all walk this same path.
+
+The same roster contacts tell follow-up whom a score alert or an unresolved tier 3 recovery
+reaches besides the owner (`contacts_or_none`)."""
 
 from __future__ import annotations
 
@@ -57,7 +60,22 @@ async def notify_tier3(case: Case, contacts: EscalationContacts | None = None) -
                               "escalation_notice")  # fmt: skip
 
 
-async def contacts_for(case: Case, tier: int) -> EscalationContacts:
+async def contacts_or_none(case: Case, tier: int, notice: str) -> EscalationContacts | None:
+    """The tier's manager and tier 3 contacts, for a `notice` the owner gets anyway; None if the
+    roster cannot say, recorded so that operators see who was not told."""
+    try:
+        return await contacts_for(case, tier, new_owner=False)
+    except ActivityError as err:
+        kind = getattr(err.cause, "type", None) or type(err.cause).__name__
+        case.record(
+            workflow.now(), SYSTEM, "contacts_unavailable", {"notice": notice, "reason": kind}
+        )
+        return None
+
+
+async def contacts_for(case: Case, tier: int, new_owner: bool = True) -> EscalationContacts:
+    """The roster's contacts for `tier`. With `new_owner`, the escalation owner named must be
+    someone other than the current owner; the manager and tier 3 contacts never depend on it."""
     assert case.triage is not None
     return await workflow.execute_activity_method(
         RosterActivities.escalation_contacts,
@@ -67,7 +85,7 @@ async def contacts_for(case: Case, tier: int) -> EscalationContacts:
             categories=case.triage.categories,
             tier=tier,
             # Someone new takes it, unless nobody else in the roster can.
-            exclude=[case.owner] if case.owner else [],
+            exclude=[case.owner] if case.owner and new_owner else [],
         ),
         start_to_close_timeout=policies.LOCAL_TIMEOUT,
         retry_policy=policies.LOCAL_RETRY,

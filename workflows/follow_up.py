@@ -3,6 +3,7 @@ service recovery when the customer's scores say the matter is not resolved."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from temporalio import workflow
@@ -12,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from models.activities import ScoreThresholds, SurveyAnswer
     from models.contract import Stage, SurveyResponse, SurveyState
 
-from workflows import messages, outbox, policies
+from workflows import escalation, messages, outbox, policies
 from workflows.case import Case
 from workflows.policies import SYSTEM
 from workflows.timekeeper import until
@@ -60,31 +61,60 @@ async def follow_up(case: Case) -> Ending:
 
 
 async def recover(case: Case, alerts: list[str]) -> None:
-    """The owner must reopen the inquiry or close the step with a note before the deadline;
-    each deadline that passes escalates and gives the next owner a new one."""
+    """The owner must reopen the inquiry or close the step with a note before the deadline; the
+    owner and the team's manager are alerted. Below tier 3 each deadline that passes escalates
+    and gives the next owner a new one. At tier 3 nobody is above: the manager and the tier 3
+    contacts are asked for a decision once, and the step stays open until someone settles it."""
     policy = case.policy
     assert policy is not None and case.survey is not None
 
     def settled() -> bool:
         return case.withdrawn or case.reopen_by is not None or not case.recovery_open
 
+    told: set[str] = set()  # managers hear of the scores once; each owner with their deadline
     while True:
         due = workflow.now() + policy.recovery_deadline
         case.survey = case.survey.model_copy(update={"alerts": alerts, "recovery_due_at": due})
         case.record(workflow.now(), SYSTEM, "service_recovery_opened", {"alerts": alerts})
-        what = f"survey scores call for service recovery ({'; '.join(alerts)}): reopen the " \
-               f"inquiry or close the step with a note by {due.isoformat()}"  # fmt: skip
-        await outbox.to_owner(case, what, "score_alert")
+        await _alert(case, alerts, due, told)
         if await until(settled, policy.recovery_deadline, "service recovery deadline"):
             return
         if case.tier == 3:
-            # Nobody above tier 3 to escalate to: documented as unresolved, and the inquiry closes.
-            case.record(workflow.now(), SYSTEM, "recovery_unresolved", {"alerts": alerts})
+            await _escalate_unresolved(case, alerts, due)
+            # One escalation, then people decide: no deadline of its own, and the inquiry stays
+            # in follow-up with the step open until `close_recovery`, `reopen` or `withdraw`.
+            await workflow.wait_condition(settled)
             return
         # Escalations are walked by one task only (timekeeper.attend), never two at once.
         case.requests.append(("escalate", SYSTEM, "service recovery deadline passed"))
         # The next deadline belongs to the next owner: wait until the escalation is walked.
         await workflow.wait_condition(lambda: not case.requests and not case.serving)
+
+
+async def _alert(case: Case, alerts: list[str], due: datetime, told: set[str]) -> None:
+    """The owner, then the manager of the tier's team (unless already told, or the owner)."""
+    owner = case.owner or "unassigned"
+    await outbox.to_owner(case, messages.score_alert(alerts, due), "score_alert")
+    told.add(owner)
+    assert case.tier is not None
+    contacts = await escalation.contacts_or_none(case, case.tier, "score_alert")
+    if contacts is not None and contacts.manager not in told:
+        what = messages.score_alert(alerts, due, owner)
+        await outbox.to_staff(case, contacts.manager, what, "score_alert")
+        told.add(contacts.manager)
+
+
+async def _escalate_unresolved(case: Case, alerts: list[str], due: datetime) -> None:
+    """A tier 3 step past its deadline: the owner, the manager and the tier 3 contacts are told
+    it needs a decision (the owner even when the roster cannot name the others)."""
+    case.record(workflow.now(), SYSTEM, "recovery_escalated", {"alerts": alerts})
+    contacts = await escalation.contacts_or_none(case, 3, "escalation_notice")
+    recipients = [case.owner or "unassigned"]
+    if contacts is not None:
+        recipients += [contacts.manager, *contacts.tier3_notify]
+    what = messages.recovery_unresolved(alerts, due, case.owner)
+    for recipient in dict.fromkeys(recipients):
+        await outbox.to_staff(case, recipient, what, "escalation_notice")
 
 
 def score_alerts(answer: SurveyResponse, limits: ScoreThresholds | None) -> list[str]:

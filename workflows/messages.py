@@ -35,6 +35,25 @@ def owner_notice(inquiry_id: str, what: str) -> tuple[str, str]:
     return (f"Inquiry {inquiry_id}: {what}", f"Inquiry {inquiry_id} needs you: {what}.")
 
 
+def score_alert(alerts: list[str], due: datetime, owner: str | None = None) -> str:
+    """What a score alert tells the owner (`owner` None: "reopen ...") or, naming the owner, the
+    team's manager. Scores and thresholds only: the customer's comment stays in the audit."""
+    who = f"the owner, {owner}, must reopen" if owner else "reopen"
+    return (
+        f"survey scores call for service recovery ({'; '.join(alerts)}): {who} the inquiry "
+        f"or close the step with a note by {due.isoformat()}"
+    )
+
+
+def recovery_unresolved(alerts: list[str], due: datetime, owner: str | None) -> str:
+    """The escalation notice of a tier 3 service recovery left open past its deadline."""
+    return (
+        f"service recovery ({'; '.join(alerts)}) is unresolved past its deadline of "
+        f"{due.isoformat()} and needs a decision: the owner, {owner or 'unassigned'}, closes "
+        "it with a note, or the inquiry is reopened or withdrawn"
+    )
+
+
 def customer_address(customer: Customer, channel: str) -> tuple[str, str]:
     """Where a customer message goes: the preferred contact if we have it, else what we have."""
     preferred = customer.preferred_contact

@@ -104,6 +104,9 @@ _PHRASES: dict[str, Phrase] = {
     "signal_refused": lambda d: f"{d.get('signal')} refused: {d.get('reason')}",
     "message_sent": lambda d: f"{str(d.get('kind')).replace('_', ' ')} sent to {d.get('audience')}",
     "resolution_communicated": lambda d: f"resolution communicated ({d.get('message_key')})",
+    "release_by_policy_declined": lambda d: (
+        f"draft v{d.get('draft_version')} held for a reviewer: " + "; ".join(d.get("reasons") or [])
+    ),
     "escalation_requested": _because("escalation asked for"),
     "escalated": lambda d: (
         f"escalated tier {d.get('from_tier')} → {d.get('to_tier')}: {d.get('reason')}"
@@ -118,7 +121,15 @@ _PHRASES: dict[str, Phrase] = {
     "service_recovery_opened": lambda d: (
         "service recovery opened: " + "; ".join(d.get("alerts") or [])
     ),
-    "recovery_unresolved": lambda d: "service recovery unresolved at tier 3; closing",
+    "recovery_escalated": lambda d: (
+        "service recovery unresolved past its deadline at tier 3 ("
+        + "; ".join(d.get("alerts") or [])
+        + "): the manager and the tier 3 contacts are asked for a decision"
+    ),
+    "contacts_unavailable": lambda d: (
+        f"escalation contacts failed ({d.get('reason')}): "
+        f"{str(d.get('notice')).replace('_', ' ')} sent to the owner only"
+    ),
     "recovery_closed": _because("service recovery closed", "note"),
     "reopen_requested": _because("reopen asked for"),
     "reopened": lambda d: f"reopened: round {d.get('round')}, new department cases",

@@ -1,6 +1,7 @@
 """Follow-up after the resolution: the survey exactly `survey_delay` later, one reminder, closure
 when the window ends; the answer stored; poor scores opening service recovery; reopen and
-withdraw during follow-up; and whether the inquiry counts as resolved at first contact."""
+withdraw during follow-up; and whether the inquiry counts as resolved at first contact.
+Service recovery at tier 3 and without a roster: test_service_recovery.py."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from datetime import datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
+from models.activities import AssignedOwner
 from models.contract import Department, Stage
 from tests import support
 from tests.workflows import drive
 from tests.workflows.world import (
+    MANAGER,
     MINUTE,
     OWNER,
     TIER2_LEAD,
@@ -125,29 +128,49 @@ async def test_second_survey_answer_is_refused(env: WorkflowEnvironment, world: 
     assert len(world.surveys) == 1 and world.surveys[0].csat == 1
 
 
-async def test_csat_1_opens_service_recovery_and_alerts_the_owner(
+async def test_csat_1_opens_service_recovery_and_alerts_the_owner_and_the_team_manager(
     env: WorkflowEnvironment, world: World
 ) -> None:
     handle, _ = await surveyed(env, world)
 
     await handle.signal("survey_response", POOR)
-    [alert] = await world.messages_sent("score_alert", 1)
+    to_owner, to_manager = await world.messages_sent("score_alert", 2)
     current = await drive.wait_for(
         handle, lambda s: s.survey is not None and bool(s.survey.alerts), "service recovery"
     )
 
-    assert alert.recipient == OWNER and alert.audience == "staff"
-    assert "csat 1 <= 2" in alert.subject
-    assert "nobody listened" not in alert.body
     survey = current.survey
     assert survey is not None and survey.answered_at is not None
     assert survey.alerts == ["csat 1 <= 2"]
     assert survey.recovery_due_at is not None
     assert on_time(survey.recovery_due_at, survey.answered_at + RECOVERY)
+    assert (to_owner.recipient, to_manager.recipient) == (OWNER, MANAGER)
+    for alert in (to_owner, to_manager):
+        assert alert.audience == "staff"
+        assert "csat 1 <= 2" in alert.subject
+        assert survey.recovery_due_at.isoformat() in alert.body
+        assert "nobody listened" not in alert.subject + alert.body
+    # the manager learns who must act; the manager of the inquiry's tier, as escalation finds
+    assert f"the owner, {OWNER}, must reopen" in to_manager.body
+    assert [lookup.tier for lookup in world.escalations] == [1]
     assert current.stage == Stage.FOLLOW_UP
     assert [e.detail["alerts"] for e in world.actions("service_recovery_opened")] == [
         ["csat 1 <= 2"]
     ]
+
+
+async def test_a_manager_who_owns_the_inquiry_gets_one_score_alert(
+    env: WorkflowEnvironment, world: World
+) -> None:
+    world.owner = AssignedOwner(owner_id=MANAGER, team="care", reason="least loaded")
+    handle, _ = await surveyed(env, world)
+
+    await handle.signal("survey_response", POOR)
+    await world.actions_done("service_recovery_opened", 1)
+    await handle.signal("close_recovery", {"by": MANAGER, "note": "called; refund agreed"})
+    await drive.outcome(handle)
+
+    assert [m.recipient for m in world.sent("score_alert")] == [MANAGER]
 
 
 async def test_unanswered_service_recovery_escalates_at_its_deadline(
@@ -166,7 +189,7 @@ async def test_unanswered_service_recovery_escalates_at_its_deadline(
 
     await world.sleep_until(env, due + MINUTE)
     [escalated] = await world.actions_done("escalated", 1)
-    [_, alert] = await world.messages_sent("score_alert", 2)
+    [_, _, alert] = await world.messages_sent("score_alert", 3)
 
     assert on_time(escalated.at, due)
     assert escalated.detail == {
@@ -181,6 +204,9 @@ async def test_unanswered_service_recovery_escalates_at_its_deadline(
     assert moved.survey is not None and moved.survey.recovery_due_at is not None
     assert moved.survey.recovery_due_at > due
     assert {OWNER, TIER2_LEAD} <= {m.recipient for m in world.sent("escalation_notice")}
+    # the manager heard of the scores once, and of the escalation by its own notice
+    assert [m.recipient for m in world.sent("score_alert")] == [OWNER, MANAGER, TIER2_LEAD]
+    assert MANAGER in {m.recipient for m in world.sent("escalation_notice")}
 
 
 async def test_owner_closing_service_recovery_with_a_note_closes_the_inquiry(

@@ -1,8 +1,8 @@
 """Regressions from a review of the timed path: a refused staff notice no longer stops SLA
 handling, events recorded while a withdrawal winds down still reach the audit trail, a withdrawal
 during routing reports no routing failure, the draft's author stays barred from approving it
-after ownership moves, an earlier round's case_ref is refused, and service recovery at tier 3
-ends as unresolved instead of escalating forever."""
+after ownership moves, and an earlier round's case_ref is refused. (Service recovery at tier 3:
+tests/workflows/test_service_recovery.py.)"""
 
 from __future__ import annotations
 
@@ -23,14 +23,12 @@ from tests import support
 from tests.workflows import drive
 from tests.workflows.world import (
     AGENT,
-    LEGAL,
     MINUTE,
     OWNER,
     REVIEWER,
     World,
     accepted,
     routine,
-    triage,
 )
 
 H = timedelta(hours=1)
@@ -209,33 +207,3 @@ async def test_after_reopen_a_result_with_the_first_rounds_case_ref_is_refused(
     )
     assert refused.stage == Stage.ROUTING
     assert refused.departments[Department.BILLING].status != "completed"
-
-
-async def test_service_recovery_at_tier_3_left_alone_closes_as_unresolved(
-    env: WorkflowEnvironment, world: World
-) -> None:
-    world.triage = triage(tier=3, flags=(), categories=("billing",))
-    handle = await world.start(support.billing_only())
-    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
-    for reviewer in (REVIEWER, LEGAL):  # tier 3: two approvals
-        await handle.signal("compliance_decision", {"reviewer_id": reviewer, "decision": "approve"})
-    await drive.wait_for_stage(handle, Stage.FOLLOW_UP)
-    [resolved] = await world.actions_done("resolution_communicated", 1)
-    await world.sleep_until(env, resolved.at + DELAY + MINUTE)
-    await world.messages_sent("survey", 1)
-    await handle.signal("survey_response", POOR)
-    await world.messages_sent("score_alert", 1)
-    current = await drive.status(handle)
-    assert current.tier == 3 and current.survey is not None
-    due = current.survey.recovery_due_at
-    assert due is not None
-
-    await world.sleep_until(env, due + MINUTE)
-    outcome = await drive.outcome(handle)
-
-    assert outcome.stage == Stage.CLOSED
-    [unresolved] = world.actions("recovery_unresolved")
-    assert unresolved.detail == {"alerts": ["csat 1 <= 2"]}
-    assert world.actions("escalated") == []
-    assert len(world.sent("score_alert")) == 1
-    assert outcome.owner == OWNER
