@@ -7,11 +7,14 @@ history to `tests/replay/histories/<scenario>[-<tag>].json`. The file name fixes
 its id matches the intake.
 
 When to record: whenever the workflow's code changes what it does, or in what order (a new
-activity, timer or signal rule, a new step), record with a new tag, e.g. `--tag 2026-12`, and
-commit the new files NEXT TO the old ones. Never overwrite or delete an old history: each stands
-for runs that may still be open in production and must keep replaying on the new code. The
-script refuses to overwrite an existing file. If an old history stops replaying, the change
-needs `workflow.patched(...)`, not a new recording.
+activity, timer or signal rule, a new step).
+- Until the first production release (now): delete the histories a change breaks and record
+  them again; no old code path is kept alive for runs that do not exist.
+- From the first release on: record with a new tag, e.g. `--tag 2027-01`, and commit the new
+  files NEXT TO the old ones. Never overwrite or delete an old history then: each stands for
+  runs that may still be open in production. If an old history stops replaying, the change
+  needs `workflow.patched(...)`, not a new recording.
+The script refuses to overwrite an existing file.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from tests.workflows import drive
 from tests.workflows.server import start_test_server
 from tests.workflows.world import (
     LEGAL,
+    LEGAL_2,
     OWNER,
     REVIEWER,
     World,
@@ -93,7 +97,8 @@ async def department_failure(
     handle = await world.start(support.intake(inquiry_id))
     await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
     await handle.signal("escalate", {"by": "lead.lee", "reason": "legal refused the case"})
-    await handle.signal("compliance_decision", {"reviewer_id": LEGAL, "decision": "approve"})
+    for reviewer in (LEGAL, LEGAL_2):  # tier 3: four eyes
+        await handle.signal("compliance_decision", {"reviewer_id": reviewer, "decision": "approve"})
     return handle
 
 
@@ -109,7 +114,9 @@ async def department_sla(env: WorkflowEnvironment, world: World, inquiry_id: str
     await drive.wait_for_department(handle, Department.BILLING, "completed")
     await env.sleep(timedelta(hours=2, minutes=1))
     await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    # The department breach escalated it to tier 3: four eyes.
     await handle.signal("compliance_decision", APPROVE)
+    await handle.signal("compliance_decision", {"reviewer_id": LEGAL, "decision": "approve"})
     return handle
 
 
