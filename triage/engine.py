@@ -196,6 +196,7 @@ def _holds(m: Match, intake: InquiryIntake, text: _Text, d: _Decision) -> bool:
         not m.any_flag or bool(d.flags),
         m.min_categories is None or len(d.categories) >= m.min_categories,
         m.urgency_at_least is None or URGENCY_RANK[d.urgency] >= URGENCY_RANK[m.urgency_at_least],
+        m.tier_at_least is None or d.tier >= m.tier_at_least,
         m.distress is None or d.distress == m.distress,
         m.routine is None or d.routine == m.routine,
         m.sentiment_at_most is None or text.sentiment <= m.sentiment_at_most,

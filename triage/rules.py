@@ -55,6 +55,7 @@ class Match(ConfigModel):
     any_flag: bool = False
     min_categories: int | None = Field(default=None, ge=1)
     urgency_at_least: Urgency | None = None
+    tier_at_least: TierNumber | None = None
     distress: bool | None = None
     routine: bool | None = None
     sentiment_at_most: Annotated[float, Field(ge=-1, le=1)] | None = None
