@@ -76,6 +76,8 @@ _LAUGHTER = re.compile("[\U0001f602\U0001f923\U0001f605\U0001f606\U0001f604\U000
 
 def normalise(text: str) -> str:
     text = _LAUGHTER.sub(" lol ", text)
+    # Invisible format characters (zero-width spaces, soft hyphens) would split a word in two.
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     text = unicodedata.normalize("NFKC", text).casefold()
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     for pattern, replacement in _CONTRACTIONS:

@@ -73,6 +73,11 @@ def test_contractions_and_chat_spellings_are_expanded() -> None:
     assert words("dont", {"dont": "do not"}) == ["do", "not"]
 
 
+def test_invisible_characters_and_full_width_letters_do_not_hide_a_word() -> None:
+    assert "legal" in fires(SHARED, "a sub\u200bpoena came")
+    assert "legal" in fires(SHARED, "ＳＵＢＰＯＥＮＡ")
+
+
 def test_a_long_word_one_typo_away_from_a_term_counts_as_that_term() -> None:
     assert "legal" in fires(SHARED, "I got a subpena yesterday")
     assert "legal" in fires(SHARED, "this is confidental")
