@@ -32,12 +32,23 @@ def decode_one(model: type[M], args: Sequence[Any]) -> M:
 
 
 def describe(err: ValidationError) -> str:
-    """'customer.customer_id: Field required; sector: Input should be ...', values left out."""
+    """'customer.customer_id: Field required; sector: Input should be ...', values left out.
+
+    Unknown fields are counted, not named: a key is the caller's text too, and someone who put a
+    name or a diagnosis in one would see it repeated ('customer: 1 unknown field')."""
     problems = []
+    unknown: dict[str, int] = {}
     for error in err.errors(include_input=False, include_url=False):
+        if error["type"] == "extra_forbidden":
+            parent = ".".join(str(part) for part in error["loc"][:-1]) or "payload"
+            unknown[parent] = unknown.get(parent, 0) + 1
+            continue
         where = ".".join(str(part) for part in error["loc"]) or "payload"
         message = error["msg"].removeprefix("Value error, ")
         problems.append(f"{where}: {message}")
+    for parent, count in unknown.items():
+        fields = "field" if count == 1 else "fields"
+        problems.append(f"{parent}: {count} unknown {fields} (not in the contract)")
     return "; ".join(problems)
 
 

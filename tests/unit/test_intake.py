@@ -77,7 +77,9 @@ def test_every_problem_is_named_and_no_value_is_repeated() -> None:
     reason = reason_for(InquiryIntake, intake)
 
     named = [problem.split(":")[0] for problem in reason.split("; ")]
-    assert sorted(named) == ["policy", "sector", "ssn", "subject"]
+    assert sorted(named) == ["payload", "policy", "sector", "subject"]
+    assert "payload: 1 unknown field (not in the contract)" in reason
+    assert "ssn" not in reason  # a key is the caller's text: counted, never repeated
     assert "department_sla must be a positive duration" in reason
     assert "Value error" not in reason
     for value in (NAME, "Jordan", "123-45-6789", "PT0S"):

@@ -76,8 +76,8 @@ async def test_refused_signals_are_recorded_and_the_inquiry_still_completes(
     await refuse(
         handle,
         "withdraw",
-        WITHDRAW | {"ssn": SSN},
-        reason="malformed payload: ssn: Extra inputs are not permitted",
+        WITHDRAW | {"ssn": SSN, SSN: "key"},
+        reason="malformed payload: payload: 2 unknown fields (not in the contract)",
     )
     await refuse(
         handle,

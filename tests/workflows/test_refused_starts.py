@@ -27,7 +27,14 @@ def without_customer_id() -> dict[str, Any]:
         pytest.param(without_customer_id(), "customer.customer_id", id="missing-customer-id"),
         pytest.param(support.intake(sector="Jordan Example's clinic"), "sector", id="bad-sector"),
         pytest.param(
-            support.intake(diagnosis="Jordan Example has diabetes"), "diagnosis", id="extra-field"
+            support.intake(diagnosis="Jordan Example has diabetes"),
+            "payload: 1 unknown field",
+            id="extra-field",
+        ),
+        pytest.param(
+            support.intake(**{"Jordan Example has diabetes": True}),
+            "payload: 1 unknown field",
+            id="personal-data-in-a-key",
         ),
         pytest.param("Jordan Example, jordan@example.test", "a JSON object", id="not-an-object"),
     ],
