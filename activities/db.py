@@ -1,7 +1,16 @@
 """Engine construction and schema migrations for the store (SQLite in development, PostgreSQL).
 
 `make_engine(url)` is called by the entry points with `DATABASE_URL`; `migrate(engine)` runs on
-every start. Migrations are an ordered list of `(version, step)`: each step runs in its own
+every start. `in_store(fn, ...)` runs one unit of store work off the event loop for an activity.
+
+Errors
+    ApplicationError "StoreError" (retryable): a database error, named by its class and SQLSTATE
+                     only. The driver's own message can quote a row's values ("Key (email)=(...)
+                     already exists"), and the statement's bound parameters are hidden by the
+                     engine (`hide_parameters`), so nothing personal reaches a failure message,
+                     the history or a log line. The original error is not chained.
+
+Migrations are an ordered list of `(version, step)`: each step runs in its own
 transaction together with the bump of the single `schema_version` row, under a lock (an advisory
 lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so two processes starting at once apply each
 step exactly once and a failed step leaves the version where it was.
@@ -12,12 +21,13 @@ later step that alters a table still finds the shape it expects. When a model ch
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -37,6 +47,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from temporalio.exceptions import ApplicationError
 
 from models.store import SchemaVersion, UtcDateTime
 
@@ -56,7 +68,32 @@ def make_engine(url: str) -> Engine:
         sa_url = sa_url.set(drivername="postgresql+psycopg")
     if sa_url.get_backend_name() == "sqlite":
         return _sqlite_engine(sa_url)
-    return create_engine(sa_url, pool_pre_ping=True)
+    return create_engine(sa_url, pool_pre_ping=True, hide_parameters=True)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+async def in_store(work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run `work` in a worker thread; a database error becomes a StoreError without values."""
+    try:
+        return await asyncio.to_thread(work, *args, **kwargs)
+    except SQLAlchemyError as err:
+        raise ApplicationError(
+            f"the store refused the operation ({_name(err)})", type="StoreError"
+        ) from None
+
+
+def _name(err: SQLAlchemyError) -> str:
+    """The error's class, the driver's class and SQLSTATE: never its message."""
+    parts = [type(err).__name__]
+    if isinstance(err, DBAPIError) and err.orig is not None:
+        parts.append(type(err.orig).__name__)
+        code = getattr(err.orig, "sqlstate", None) or getattr(err.orig, "sqlite_errorname", None)
+        if isinstance(code, str):
+            parts.append(code)
+    return ", ".join(parts)
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -65,6 +102,7 @@ def _sqlite_engine(url: URL) -> Engine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
+        hide_parameters=True,
         # Activities run their queries in worker threads; each thread takes its own pooled
         # connection, so sharing the pool across threads is safe.
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},

@@ -15,7 +15,6 @@ Errors:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Protocol
@@ -25,6 +24,7 @@ from sqlmodel import Session, col, select, update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.db import in_store
 from activities.store import insert_ignoring_duplicates
 from models.activities import MessageReceipt, OutboxMessage
 from models.store import OutboxRecord
@@ -89,7 +89,7 @@ class MessagingActivities:
 
     @activity.defn(name="send_message")
     async def send_message(self, message: OutboxMessage) -> MessageReceipt:
-        stored = await asyncio.to_thread(self._enqueue, message)
+        stored = await in_store(self._enqueue, message)
         if stored.status == "sent":
             return stored
         try:
@@ -102,7 +102,7 @@ class MessagingActivities:
             raise ApplicationError(
                 f"delivery failed ({type(err).__name__})", type="DeliveryFailed"
             ) from None
-        return await asyncio.to_thread(self._mark_sent, message.message_key)
+        return await in_store(self._mark_sent, message.message_key)
 
     def _enqueue(self, message: OutboxMessage) -> MessageReceipt:
         with Session(self._engine) as session:

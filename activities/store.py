@@ -10,12 +10,12 @@ Errors
     ApplicationError "InquiryNotRegistered" (non-retryable): a snapshot names an inquiry the
                      registry has never seen, which only a workflow that skipped
                      `register_inquiry` causes.
-    Database errors propagate unchanged and Temporal retries them.
+    ApplicationError "StoreError" (retryable): any database error, without its values
+                     (`activities.db.in_store`); Temporal retries it.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +26,7 @@ from sqlmodel import Session, SQLModel, col, select, update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.db import in_store
 from models.activities import (
     AuditEvent,
     InquirySnapshot,
@@ -184,7 +185,7 @@ class OwnerLoad:
         self._engine = engine
 
     async def __call__(self, owner_ids: list[str]) -> dict[str, int]:
-        return await asyncio.to_thread(self._count, owner_ids)
+        return await in_store(self._count, owner_ids)
 
     def _count(self, owner_ids: list[str]) -> dict[str, int]:
         with Session(self._engine) as session:
@@ -199,11 +200,11 @@ class StoreActivities:
 
     @activity.defn(name="register_inquiry")
     async def register_inquiry(self, request: RegisterInquiryInput) -> RegisterInquiryResult:
-        return await asyncio.to_thread(self._register, request)
+        return await in_store(self._register, request)
 
     @activity.defn(name="record_events")
     async def record_events(self, request: RecordInput) -> None:
-        await asyncio.to_thread(self._record, request)
+        await in_store(self._record, request)
 
     def _register(self, request: RegisterInquiryInput) -> RegisterInquiryResult:
         with Session(self._engine) as session:

@@ -13,7 +13,6 @@ Errors
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -21,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
 
+from activities.db import in_store
 from activities.store import (
     CLOSED_STAGES,
     find_inquiry,
@@ -147,7 +147,7 @@ class SurveyActivities:
 
     @activity.defn(name="record_survey")
     async def record_survey(self, answer: SurveyAnswer) -> None:
-        await asyncio.to_thread(self._record_survey, answer)
+        await in_store(self._record_survey, answer)
 
     def _record_survey(self, answer: SurveyAnswer) -> None:
         with Session(self._engine) as session:

@@ -124,3 +124,38 @@ async def test_the_default_delivery_logs_no_recipient_subject_or_body(
     assert "inquiry-INQ-1:resolution" in caplog.text and "channel=email" in caplog.text
     for personal in (RECIPIENT, SUBJECT, BODY):
         assert personal not in caplog.text
+
+
+def refuse_outbox_rows(engine: Engine) -> None:
+    """Make the store refuse every new outbox row, as a full disk or a broken constraint would.
+    PostgreSQL's own message then quotes the whole failing row, values and all."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "ALTER TABLE outbox ADD CONSTRAINT refuse_all CHECK (recipient = '')"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_all BEFORE INSERT ON outbox "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+
+
+async def test_a_store_that_refuses_a_row_fails_with_no_value_in_the_message(
+    db_engine: Engine,
+) -> None:
+    refuse_outbox_rows(db_engine)
+
+    with pytest.raises(ApplicationError) as caught:
+        await send(db_engine, RecordingDelivery(db_engine), message())
+
+    err = caught.value
+    assert err.type == "StoreError" and not err.non_retryable
+    assert "IntegrityError" in err.message or "OperationalError" in err.message
+    for value in (RECIPIENT, "jane", SUBJECT, BODY, "oncology", "INQ-1"):
+        assert value not in str(err)
+    assert err.__cause__ is None  # the driver's own message is not chained into the failure
+
+
+def test_the_engine_hides_bound_parameters_from_its_own_errors(db_engine: Engine) -> None:
+    assert db_engine.hide_parameters

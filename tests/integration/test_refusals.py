@@ -115,7 +115,7 @@ async def test_starting_the_same_inquiry_twice_gives_one_run(stack: Stack, tmp_p
             {"customer": {"name": "Jordan Example", "email": "jordan@example.test"}},
             "customer.customer_id",
         ),
-        ({"favourite_colour": "blue"}, "favourite_colour"),
+        ({"favourite_colour": "blue"}, "payload: 1 unknown field"),
         ({"received_at": "yesterday"}, "received_at"),
         ({"policy": {"survey_delay": "-PT1H"}}, "policy"),
     ],
