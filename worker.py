@@ -54,6 +54,7 @@ def activities_for(
         triage.resolve_policy,
         triage.triage_inquiry,
         roster.assign_owner,
+        roster.find_owner,
         roster.load_reviewers,
         roster.escalation_contacts,
         departments.route_to_department,

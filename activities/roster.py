@@ -30,7 +30,9 @@ from models.activities import (
     AssignOwnerInput,
     EscalationContacts,
     EscalationInput,
+    FindOwnerInput,
     LoadReviewersInput,
+    OwnerOnRoster,
     Reviewer,
     ReviewerRoster,
 )
@@ -102,6 +104,20 @@ class Roster(ConfigModel):
             if team.id == team_id:
                 return team
         raise KeyError(f"no team {team_id} in the roster")
+
+    def owners_team(self, staff_id: str) -> str | None:
+        """The team in which `staff_id` may own inquiries (where a member, else where the
+        manager, else where an escalation owner), or None: reviewers and notification-only staff
+        own nothing."""
+        for roles in (
+            lambda t: t.members,
+            lambda t: [t.manager],
+            lambda t: list(t.escalation_owner.values()),
+        ):
+            for team in self.teams:
+                if staff_id in roles(team):
+                    return team.id
+        return None
 
     def escalation_owner(self, team_id: str, tier: int) -> str:
         """Who answers for an escalation to `tier` in a team (tier clamped to 1-3)."""
@@ -181,6 +197,11 @@ class RosterActivities:
             manager=team.manager,
             tier3_notify=list(roster.routing.tier3_notify),
         )
+
+    @activity.defn(name="find_owner")
+    async def find_owner(self, input: FindOwnerInput) -> OwnerOnRoster:
+        team = self._roster.current().owners_team(input.staff_id)
+        return OwnerOnRoster(staff_id=input.staff_id, team=team)
 
     @activity.defn(name="load_reviewers")
     async def load_reviewers(self, input: LoadReviewersInput) -> ReviewerRoster:

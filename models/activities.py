@@ -131,6 +131,22 @@ class EscalationContacts(Model):
     tier3_notify: list[str] = Field(default_factory=list)
 
 
+class FindOwnerInput(Model):
+    staff_id: str
+
+
+class OwnerOnRoster(Model):
+    """Whether a staff id may own inquiries (a team member, manager or escalation owner), and
+    the first team that names it."""
+
+    staff_id: str
+    team: str | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.team is not None
+
+
 class LoadReviewersInput(Model):
     sector: Sector
     tier: int

@@ -8,7 +8,7 @@ hands those to the store.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from models.activities import (
     AuditEvent,
@@ -37,6 +37,18 @@ from workflows.drafting import check_draft
 from workflows.policies import SYSTEM
 from workflows.sla import Sla
 from workflows.timeline import entry as timeline_entry
+
+
+class Request(NamedTuple):
+    """Something a signal handler or the timekeeper asks of the workflow that needs an activity:
+    `kind` (escalate, notify, warn, progress, reassign), who asked, a text (a reason, a notice),
+    and for a reassignment the staff id asked for."""
+
+    kind: str
+    actor: str
+    text: str
+    target: str = ""
+
 
 OPEN_FOR_WITHDRAWAL = {
     Stage.RECEIVED,
@@ -81,8 +93,8 @@ class Case:
         # Set once when the run starts: False for runs recorded before SLA clocks and follow-up.
         self.timed = False
         self.sla = Sla()
-        # What signal handlers ask of the workflow that needs an activity: (kind, actor, reason).
-        self.requests: list[tuple[str, str, str]] = []
+        # What signal handlers and the timekeeper ask of the workflow that needs an activity.
+        self.requests: list[Request] = []
         self.serving = False  # the attendant is walking one of those requests
         self.senior_review = False
         self.escalations = 0

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from models.contract import Stage, SurveyResponse, SurveyState
 
 from workflows import escalation, messages, outbox, policies
-from workflows.case import Case
+from workflows.case import Case, Request
 from workflows.policies import SYSTEM
 from workflows.timekeeper import until
 
@@ -86,7 +86,7 @@ async def recover(case: Case, alerts: list[str]) -> None:
             await workflow.wait_condition(settled)
             return
         # Escalations are walked by one task only (timekeeper.attend), never two at once.
-        case.requests.append(("escalate", SYSTEM, "service recovery deadline passed"))
+        case.requests.append(Request("escalate", SYSTEM, "service recovery deadline passed"))
         # The next deadline belongs to the next owner: wait until the escalation is walked.
         await workflow.wait_condition(lambda: not case.requests and not case.serving)
 

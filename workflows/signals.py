@@ -27,7 +27,7 @@ from models.contract import (
     SurveyResponse,
     Withdraw,
 )
-from workflows.case import OPEN_FOR_WITHDRAWAL, SETTLED, TERMINAL, Case
+from workflows.case import OPEN_FOR_WITHDRAWAL, SETTLED, TERMINAL, Case, Request
 
 REVIEW_ROLES = {"compliance_reviewer", "senior_reviewer"}
 LEGAL_ROLE = "legal_reviewer"
@@ -104,7 +104,7 @@ def department_result(case: Case, signal: DepartmentResult, now: datetime) -> st
             case.needs_info_rounds += 1
             case.sla.pause(CUSTOMER_PAUSES, now, case.policy)
             what = f"{signal.department.value} needs more information from the customer"
-            case.requests.append(("notify", actor, what))
+            case.requests.append(Request("notify", actor, what))
         elif not case.waiting_on_customer():
             case.sla.resume(CUSTOMER_PAUSES, now)
     return None
@@ -124,7 +124,12 @@ def reassign_owner(case: Case, signal: ReassignOwner, now: datetime) -> str | No
         return "inquiry has no owner to reassign"
     if signal.owner_id == case.owner:
         return "inquiry is already owned by that owner"
-    case.assign(signal.owner_id, None, signal.reason, signal.by, now)
+    if not case.timed:
+        case.assign(signal.owner_id, None, signal.reason, signal.by, now)
+        return None
+    # The roster decides who may own an inquiry: the workflow asks it before anything changes.
+    case.requests.append(Request("reassign", signal.by, signal.reason, signal.owner_id))
+    case.record(now, signal.by, "reassignment_requested", {"reason": signal.reason})
     return None
 
 
@@ -133,7 +138,7 @@ def escalate(case: Case, signal: Escalate, now: datetime) -> str | None:
         return "inquiry cannot be escalated at this stage"
     if case.timed:
         # The escalation path needs the roster and the outbox: the workflow walks it.
-        case.requests.append(("escalate", signal.by, signal.reason))
+        case.requests.append(Request("escalate", signal.by, signal.reason))
         case.record(now, signal.by, "escalation_requested", {"reason": signal.reason})
         return None
     before = case.tier

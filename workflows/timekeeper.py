@@ -15,10 +15,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.roster import RosterActivities
+    from models.activities import FindOwnerInput
     from models.contract import DepartmentState, Stage
 
-from workflows import escalation, messages, outbox
-from workflows.case import SETTLED, TERMINAL, Case
+from workflows import escalation, messages, outbox, policies
+from workflows.case import SETTLED, TERMINAL, Case, Request
 from workflows.clocks import Clock
 from workflows.policies import SYSTEM
 
@@ -73,9 +75,11 @@ def warn(case: Case, clock: Clock, share: float) -> None:
     case.record(workflow.now(), SYSTEM, "sla_warning", {"clock": clock.name, "share": share})
     if share in case.policy.warning_thresholds:
         when = due.isoformat() if due else "unknown"
-        case.requests.append(("warn", SYSTEM, f"{clock.name} SLA {share:.0%} used, due {when}"))
+        case.requests.append(
+            Request("warn", SYSTEM, f"{clock.name} SLA {share:.0%} used, due {when}")
+        )
     if clock.name == "resolution" and share == case.policy.progress_update_at:
-        case.requests.append(("progress", SYSTEM, due.isoformat() if due else ""))
+        case.requests.append(Request("progress", SYSTEM, due.isoformat() if due else ""))
 
 
 def breach(case: Case, clock: Clock) -> None:
@@ -91,7 +95,7 @@ def breach(case: Case, clock: Clock) -> None:
                 case.department_update(department, overdue, SYSTEM, now)
     if clock.name == "compliance":
         case.senior_review = True
-    case.requests.append(("escalate", SYSTEM, f"{clock.name} SLA breached"))
+    case.requests.append(Request("escalate", SYSTEM, f"{clock.name} SLA breached"))
 
 
 async def attend(case: Case, finished: Callable[[], bool]) -> None:
@@ -102,19 +106,23 @@ async def attend(case: Case, finished: Callable[[], bool]) -> None:
         await workflow.wait_condition(lambda: bool(case.requests) or finished())
         if not case.requests:
             return
-        kind, actor, text = case.requests.pop(0)
+        request = case.requests.pop(0)
         case.serving = True
         try:
-            await _serve(case, kind, actor, text)
+            await _serve(case, request)
         except ActivityError as err:
             cause = getattr(err.cause, "type", None) or type(err.cause).__name__
-            case.record(workflow.now(), SYSTEM, "request_failed", {"request": kind, "cause": cause})
+            detail = {"request": request.kind, "cause": cause}
+            case.record(workflow.now(), SYSTEM, "request_failed", detail)
         finally:
             case.serving = False
 
 
-async def _serve(case: Case, kind: str, actor: str, text: str) -> None:
-    if kind == "escalate":
+async def _serve(case: Case, request: Request) -> None:
+    kind, actor, text, target = request
+    if kind == "reassign":
+        await _reassign(case, actor, text, target)
+    elif kind == "escalate":
         if case.stage in TERMINAL:
             case.record(workflow.now(), actor, "escalation_skipped", {"reason": "inquiry ended"})
             return
@@ -127,3 +135,23 @@ async def _serve(case: Case, kind: str, actor: str, text: str) -> None:
         await outbox.to_customer(case, "progress_update", f"progress:{case.round}", subject, body)
     else:
         await outbox.to_owner(case, text)
+
+
+async def _reassign(case: Case, by: str, reason: str, staff_id: str) -> None:
+    """Ownership moves only to someone the roster lets own inquiries: any other id is refused
+    like any refused signal, and never reaches InquiryOwner or the UI's details."""
+    on_roster = await workflow.execute_activity_method(
+        RosterActivities.find_owner,
+        FindOwnerInput(staff_id=staff_id),
+        start_to_close_timeout=policies.LOCAL_TIMEOUT,
+        retry_policy=policies.LOCAL_RETRY,
+        summary="check the new owner on the roster",
+    )
+    now = workflow.now()
+    if not on_roster.found:
+        case.refuse("reassign_owner", "owner_id is not on the roster as staff who own inquiries",
+                    now, by)  # fmt: skip
+    elif case.stage in TERMINAL or staff_id == case.owner:
+        case.record(now, by, "reassignment_skipped", {"reason": "inquiry ended or owner unchanged"})
+    else:
+        case.assign(staff_id, on_roster.team, reason, by, now)

@@ -12,7 +12,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.config_files import ConfigError
 from activities.roster import RosterActivities, load_roster
-from models.activities import AssignedOwner, AssignOwnerInput, LoadReviewersInput
+from models.activities import AssignedOwner, AssignOwnerInput, FindOwnerInput, LoadReviewersInput
 from models.contract import Department, Sector
 from models.settings import PROJECT_ROOT
 from tests.support import roster_with_load
@@ -162,3 +162,23 @@ async def test_roster_edited_on_disk_applies_to_the_next_assignment(tmp_path: Pa
 
 async def _no_load() -> dict[str, int]:
     return {}
+
+
+@pytest.mark.parametrize(
+    ("staff_id", "team"),
+    [
+        ("agent.ana", "billing"),  # a member
+        ("agent.nadia", "clinical-records"),  # a manager
+        ("agent.zoe", "complex-cases"),  # the manager of complex cases, escalation owner too
+        ("reviewer.rita", None),  # reviewers own nothing
+        ("legal.ops", None),  # told of tier 3 inquiries, owns nothing
+        ("Jordan Example", None),
+    ],
+)
+async def test_find_owner_knows_only_staff_who_may_own_inquiries(
+    staff_id: str, team: str | None
+) -> None:
+    roster = roster_with_load(ROSTER_PATH, {})
+    found = await ActivityEnvironment().run(roster.find_owner, FindOwnerInput(staff_id=staff_id))
+
+    assert (found.staff_id, found.team, found.found) == (staff_id, team, team is not None)

@@ -12,7 +12,7 @@ import pytest
 from models.contract import SIGNAL_PAYLOADS, Department, DepartmentState, Stage, SurveyState
 from tests.unit.test_case import NOW, OWNER, at_checkpoint, make_case
 from workflows import views
-from workflows.case import Case
+from workflows.case import Case, Request
 from workflows.signals import RULES, actor_of
 
 SSN = "123-45-6789"
@@ -193,7 +193,7 @@ def test_escalation_in_a_timed_run_is_left_for_the_escalation_path() -> None:
 
     # the tier moves when the workflow has found the next owner, not in the handler
     assert case.tier == 2
-    assert case.requests == [("escalate", "lead.lee", "chased")]
+    assert case.requests == [Request("escalate", "lead.lee", "chased")]
     assert case.pending[-1].action == "escalation_requested"
 
 
@@ -207,7 +207,7 @@ def test_needs_info_pauses_the_customer_clocks_until_the_next_result() -> None:
         "resolution": "paused",
         "department": "paused",
     }
-    assert [kind for kind, _, _ in case.requests] == ["notify"]
+    assert [request.kind for request in case.requests] == ["notify"]
 
     assert send(case, "department_result", **result("clinical", "C-1")) is None
     assert {d.state for d in case.sla.deadlines(NOW, case.policy)} == {"running"}

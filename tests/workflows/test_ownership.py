@@ -6,6 +6,7 @@ from models.contract import Stage
 from tests import support
 from tests.workflows import drive
 from tests.workflows.world import OWNER, SENIOR, World
+from workflows import visibility
 
 LEAD = "lead.lee"
 
@@ -52,3 +53,25 @@ async def test_reassigned_owner_may_not_approve_and_the_history_is_kept(world: W
 
     assert outcome.owner == SENIOR
     assert outcome.approved_by == [OWNER]
+
+
+async def test_reassignment_to_someone_not_on_the_roster_is_refused_and_changes_nothing(
+    world: World,
+) -> None:
+    handle = await world.start(support.intake())
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+
+    stranger = {"owner_id": "Jordan Example", "by": LEAD, "reason": "as asked"}
+    await handle.signal("reassign_owner", stranger)
+    refused = await drive.refusals(handle, 1)
+
+    assert refused.refused_signals[0].signal == "reassign_owner"
+    assert refused.refused_signals[0].reason == (
+        "owner_id is not on the roster as staff who own inquiries"
+    )
+    assert refused.owner == OWNER
+    assert [a.owner_id for a in refused.owner_history] == [OWNER]
+    # InquiryOwner only ever holds roster ids: the refused one never reached it.
+    described = await handle.describe()
+    assert described.typed_search_attributes.get(visibility.OWNER) == OWNER
+    assert [e.actor for e in world.actions("signal_refused")] == [LEAD]

@@ -18,6 +18,7 @@ async def test_the_status_timeline_tells_the_audit_trail_event_for_event(world: 
     await handle.signal("compliance_decision", {"reviewer_id": REVIEWER, "decision": "approve"})
     reassign = {"owner_id": AGENT, "by": OWNER, "reason": "holiday cover"}
     await handle.signal("reassign_owner", reassign)
+    await drive.wait_for(handle, lambda s: s.owner == AGENT, "the roster-checked new owner")
     await handle.signal("withdraw", {"by": AGENT, "reason": "customer withdrew by phone"})
     assert (await handle.result()).stage == Stage.WITHDRAWN
 
@@ -33,7 +34,7 @@ async def test_the_status_timeline_tells_the_audit_trail_event_for_event(world: 
     assert ("intake", "inquiry received by portal") == said[0]
     assert (OWNER, "sentiment added (text in the audit trail)") in said
     assert ("system", "stage follow_up → withdrawn") == said[-1]
-    assert (OWNER, f"owner now {AGENT}: holiday cover") in said
+    assert (OWNER, f"owner now {AGENT} (care): holiday cover") in said
     released = "draft v1 released by policy: routine: routine.commerce; no sensitivity signal"
     assert any(who == "system" and text.startswith(released) for who, text in said)
     assert (REVIEWER, "compliance_decision refused: no draft awaits a compliance decision") in said

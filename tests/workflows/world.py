@@ -40,10 +40,12 @@ from models.activities import (
     DepartmentRequest,
     EscalationContacts,
     EscalationInput,
+    FindOwnerInput,
     InquirySnapshot,
     LoadReviewersInput,
     MessageReceipt,
     OutboxMessage,
+    OwnerOnRoster,
     RecordInput,
     RegisterInquiryInput,
     RegisterInquiryResult,
@@ -182,6 +184,12 @@ class World:
     resolved: dict[str, Any] = field(default_factory=dict)
     escalation_owners: dict[int, str] = field(
         default_factory=lambda: {1: OWNER, 2: TIER2_LEAD, 3: TIER3_LEAD}
+    )
+    # staff ids the roster lets own inquiries, and their team (find_owner)
+    staff: dict[str, str] = field(
+        default_factory=lambda: dict.fromkeys(
+            (OWNER, AGENT, SENIOR, TIER2_LEAD, TIER3_LEAD, MANAGER), "care"
+        )
     )
     first_run_id: str | None = None  # set: register_inquiry says the id ran before
     # set to n: each owner notice is held until n have been asked for, so they overlap
@@ -326,6 +334,11 @@ class World:
             world.calls.append("assign_owner")
             return world.owner
 
+        @activity.defn(name="find_owner")
+        async def find_owner(request: FindOwnerInput) -> OwnerOnRoster:
+            world.calls.append("find_owner")
+            return OwnerOnRoster(staff_id=request.staff_id, team=world.staff.get(request.staff_id))
+
         @activity.defn(name="escalation_contacts")
         async def escalation_contacts(request: EscalationInput) -> EscalationContacts:
             world.calls.append("escalation_contacts")
@@ -375,6 +388,7 @@ class World:
             resolve_policy,
             triage_inquiry,
             assign_owner,
+            find_owner,
             escalation_contacts,
             load_reviewers,
             route_to_department,
