@@ -380,6 +380,8 @@ class InquiryStatus(Outbound):
     # (counted in timeline_omitted, kept in the audit trail) once there are more than 500.
     timeline: list[TimelineEntry] = Field(default_factory=list)
     timeline_omitted: int = 0
+    # Events not yet in the audit trail: a moment's worth normally, more while the store refuses.
+    undocumented_events: int = 0
     resolution_ref: str | None = None
     received_at: datetime
     updated_at: datetime | None = None

@@ -12,7 +12,7 @@ import asyncio
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.roster import RosterActivities
@@ -212,21 +212,47 @@ class RegulatedInquiry:
     # --- documentation -----------------------------------------------------------------------
 
     async def _document(self, case: Case) -> None:
-        """The one writer of the audit trail and read model, so rows land in order, in batches."""
+        """The one writer of the audit trail and read model, so rows land in order, in batches.
+
+        A store that keeps refusing (after STORE_RETRY's attempts) never fails the inquiry and
+        loses nothing: the batch goes back in front of what came since, the owner is told once,
+        and the writer tries again after STORE_PAUSE."""
+        told = False
         while True:
             await workflow.wait_condition(lambda: bool(case.pending) or self._drained)
             if not case.pending:
                 return
             self._show(case)
             batch, case.pending = case.pending, []
+            try:
+                await workflow.execute_activity_method(
+                    StoreActivities.record_events,
+                    RecordInput(events=batch, snapshot=views.snapshot(case, workflow.now())),
+                    start_to_close_timeout=policies.LOCAL_TIMEOUT,
+                    retry_policy=policies.STORE_RETRY,
+                    summary="document",
+                )
+            except ActivityError as err:
+                case.pending = batch + case.pending
+                if not told:
+                    told = await self._tell_owner_of_held_events(case, err)
+                await workflow.sleep(policies.STORE_PAUSE, summary="documentation retry pause")
+                continue
             metrics.count(batch)
-            await workflow.execute_activity_method(
-                StoreActivities.record_events,
-                RecordInput(events=batch, snapshot=views.snapshot(case, workflow.now())),
-                start_to_close_timeout=policies.LOCAL_TIMEOUT,
-                retry_policy=policies.LOCAL_RETRY,
-                summary="document",
-            )
+            told = False
+
+    async def _tell_owner_of_held_events(self, case: Case, err: ActivityError) -> bool:
+        """Whether the owner could be told; the cause is named by its type, never its text."""
+        cause = getattr(err.cause, "type", None) or type(err.cause).__name__
+        what = (
+            f"the audit trail could not be written ({cause}); {len(case.pending)} events are "
+            "held and written as soon as the store accepts them"
+        )
+        try:
+            await outbox.to_owner(case, what, retry=policies.NOTICE_RETRY)
+        except ActivityError:
+            return False
+        return True
 
     def _show(self, case: Case) -> None:
         # Neither of these is a command: replay is unaffected.

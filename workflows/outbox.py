@@ -7,6 +7,7 @@ workflow never delivers twice; each send is documented in the audit trail.
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.messaging import MessagingActivities
@@ -33,12 +34,18 @@ async def to_customer(case: Case, kind: MessageKind, key: str, subject: str, bod
     return await send(case, message)
 
 
-async def to_owner(case: Case, what: str, kind: MessageKind = "owner_notice") -> str:
-    return await to_staff(case, case.owner or "unassigned", what, kind)
+async def to_owner(
+    case: Case, what: str, kind: MessageKind = "owner_notice", retry: RetryPolicy | None = None
+) -> str:
+    return await to_staff(case, case.owner or "unassigned", what, kind, retry)
 
 
 async def to_staff(
-    case: Case, recipient: str, what: str, kind: MessageKind = "owner_notice"
+    case: Case,
+    recipient: str,
+    what: str,
+    kind: MessageKind = "owner_notice",
+    retry: RetryPolicy | None = None,
 ) -> str:
     subject, body = messages.owner_notice(case.intake.inquiry_id, what)
     # Counted, not keyed on `case.seq`: two notices may be sent with no event recorded between
@@ -56,15 +63,15 @@ async def to_staff(
         subject=subject,
         body=body,
     )
-    return await send(case, message)
+    return await send(case, message, retry)
 
 
-async def send(case: Case, message: OutboxMessage) -> str:
+async def send(case: Case, message: OutboxMessage, retry: RetryPolicy | None = None) -> str:
     receipt = await workflow.execute_activity_method(
         MessagingActivities.send_message,
         message,
         start_to_close_timeout=policies.DELIVERY_TIMEOUT,
-        retry_policy=policies.DELIVERY_RETRY,
+        retry_policy=retry or policies.DELIVERY_RETRY,
         summary=f"send {message.kind.replace('_', ' ')}",
     )
     case.record(

@@ -16,6 +16,24 @@ LOCAL_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
 )
 
+# Writing the audit trail: a few quick attempts, then the workflow holds the events, tells the
+# owner once, and tries again after STORE_PAUSE, for as long as it takes. A store that refuses
+# a row never fails or wedges the inquiry, and nothing documented is dropped.
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=6,
+)
+STORE_PAUSE = timedelta(minutes=15)
+# The owner's notice about it: bounded too, since it goes through the same store.
+NOTICE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=3,
+)
+
 # Department systems: each attempt bounded by the HTTP timeout plus margin; attempts go on with
 # backoff until the department SLA ends (schedule-to-close is set from the policy per inquiry).
 DEPARTMENT_ATTEMPT_TIMEOUT = timedelta(seconds=30)

@@ -51,6 +51,7 @@ def status(case: Case, now: datetime) -> InquiryStatus:
         notes=case.notes,
         timeline=case.timeline,
         timeline_omitted=case.timeline_omitted,
+        undocumented_events=len(case.pending),
         resolution_ref=case.resolution_ref,
         received_at=case.intake.received_at,
         updated_at=now,

@@ -192,6 +192,8 @@ class World:
         )
     )
     first_run_id: str | None = None  # set: register_inquiry says the id ran before
+    store_refuses: bool = False  # set: record_events fails every attempt
+    refused_writes: int = 0
     # set to n: each owner notice is held until n have been asked for, so they overlap
     owner_notices_together: int = 0
     _notices_due: asyncio.Event = field(default_factory=asyncio.Event)
@@ -312,6 +314,9 @@ class World:
         @activity.defn(name="record_events")
         async def record_events(request: RecordInput) -> None:
             world.calls.append("record_events")
+            if world.store_refuses:
+                world.refused_writes += 1
+                raise ApplicationError("the store refused the operation", type="StoreError")
             world.events.extend(request.events)
             if request.snapshot is not None:
                 world.snapshots.append(request.snapshot)

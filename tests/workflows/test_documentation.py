@@ -1,0 +1,50 @@
+"""The audit trail when the store refuses to write it: a bounded number of attempts, then the
+events are held, the owner is told once, and they are written, in order and once, as soon as
+the store accepts them. The inquiry never fails or stops over it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.testing import WorkflowEnvironment
+
+from models.contract import Stage
+from tests import support
+from tests.workflows import drive
+from tests.workflows.world import World
+from workflows import policies
+
+
+async def test_a_refusing_store_holds_the_events_tells_the_owner_once_and_loses_nothing(
+    env: WorkflowEnvironment, world: World
+) -> None:
+    world.store_refuses = True
+    handle = await world.start(support.intake())
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    await env.sleep(timedelta(minutes=2))  # past every retry of the first write
+
+    held = await drive.wait_for(
+        handle, lambda s: s.undocumented_events > 0 and len(world.sent("owner_notice")) > 0,
+        "events held and the owner told",
+    )  # fmt: skip
+    assert world.events == []
+    assert world.refused_writes == policies.STORE_RETRY.maximum_attempts
+    [notice] = world.sent("owner_notice")
+    assert notice.recipient == held.owner
+    assert "audit trail could not be written (StoreError)" in notice.body
+    assert "Jordan" not in notice.body and "invoice" not in notice.body
+
+    await env.sleep(policies.STORE_PAUSE * 2)  # still refusing: no second notice
+    assert len(world.sent("owner_notice")) == 1
+    assert world.refused_writes == 3 * policies.STORE_RETRY.maximum_attempts
+
+    world.store_refuses = False
+    await env.sleep(policies.STORE_PAUSE)
+    current = await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    documented = await world.actions_done("stage_changed", 4)
+
+    keys = [e.event_key for e in world.events]
+    assert len(keys) == len(set(keys)) and keys == sorted(keys)
+    assert [e.detail["to"] for e in documented][:3] == ["triaged", "routing", "drafting"]
+    assert current.owner == held.owner
+    assert (await handle.describe()).status is not None
