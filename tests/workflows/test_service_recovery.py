@@ -67,14 +67,15 @@ async def roster_world(env: WorkflowEnvironment) -> AsyncIterator[RosterWorld]:
         yield world
 
 
-async def recovering_at_tier_3(
-    env: WorkflowEnvironment, world: World
-) -> tuple[drive.Handle, datetime]:
-    """A tier 3 inquiry answered, surveyed and scored poorly: service recovery is open. With the
-    recovery's deadline."""
+async def answered_poorly_at_tier_3(
+    env: WorkflowEnvironment, world: World, before_approval: Callable[[], None] = lambda: None
+) -> drive.Handle:
+    """A tier 3 inquiry approved by two reviewers, surveyed and answered poorly.
+    `before_approval` runs once it awaits the reviewers (the tier 3 contacts told by then)."""
     world.triage = triage(tier=3, flags=(), categories=("billing",))
     handle = await world.start(support.billing_only())
     await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    before_approval()
     for reviewer in (REVIEWER, LEGAL):  # tier 3: two approvals
         await handle.signal("compliance_decision", {"reviewer_id": reviewer, "decision": "approve"})
     await drive.wait_for_stage(handle, Stage.FOLLOW_UP)
@@ -82,6 +83,15 @@ async def recovering_at_tier_3(
     await world.sleep_until(env, resolved.at + DELAY + MINUTE)
     await world.messages_sent("survey", 1)
     await handle.signal("survey_response", POOR)
+    return handle
+
+
+async def recovering_at_tier_3(
+    env: WorkflowEnvironment, world: World
+) -> tuple[drive.Handle, datetime]:
+    """A tier 3 inquiry answered, surveyed and scored poorly: service recovery is open. With the
+    recovery's deadline."""
+    handle = await answered_poorly_at_tier_3(env, world)
     await world.actions_done("service_recovery_opened", 1)
     current = await drive.wait_for(
         handle, lambda s: s.survey is not None and bool(s.survey.alerts), "service recovery"
@@ -170,18 +180,11 @@ async def test_without_a_roster_the_owner_still_hears_of_the_scores_and_of_the_d
     env: WorkflowEnvironment, roster_world: RosterWorld
 ) -> None:
     world = roster_world
-    world.triage = triage(tier=3, flags=(), categories=("billing",))
-    handle = await world.start(support.billing_only())
-    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
-    # The tier 3 contacts were told at triage; the roster fails after that.
-    world.roster_down = True
-    for reviewer in (REVIEWER, LEGAL):
-        await handle.signal("compliance_decision", {"reviewer_id": reviewer, "decision": "approve"})
-    await drive.wait_for_stage(handle, Stage.FOLLOW_UP)
-    [resolved] = await world.actions_done("resolution_communicated", 1)
-    await world.sleep_until(env, resolved.at + DELAY + MINUTE)
-    await world.messages_sent("survey", 1)
-    await handle.signal("survey_response", POOR)
+
+    def roster_fails() -> None:  # the tier 3 contacts were told at triage; the roster fails now
+        world.roster_down = True
+
+    handle = await answered_poorly_at_tier_3(env, world, roster_fails)
     [gap] = await world.actions_done("contacts_unavailable", 1)
     current = await drive.status(handle)
     assert current.survey is not None and current.survey.recovery_due_at is not None
