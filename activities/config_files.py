@@ -186,6 +186,11 @@ class ReleaseByPolicy(ConfigModel):
     categories: list[Department]
 
 
+class MinimumNecessaryFile(ConfigModel):
+    privileged_to_legal_only: bool
+    sentences_about: dict[Department, list[Annotated[str, Field(min_length=1)]]] = {}
+
+
 class PolicyFile(ConfigModel):
     survey_delay: IsoDuration
     survey_reminder: IsoDuration
@@ -194,6 +199,7 @@ class PolicyFile(ConfigModel):
     department_sla: IsoDuration
     resolution_sla: TierDurations
     release_by_policy: ReleaseByPolicy
+    minimum_necessary: MinimumNecessaryFile
     approvals_required: Annotated[
         dict[TierKey, Approvals], BeforeValidator(_spread_count), AfterValidator(_every_tier)
     ]

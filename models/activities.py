@@ -76,6 +76,13 @@ class ReleasePolicy(Model):
     categories: list[Department] = Field(default_factory=list)
 
 
+class MinimumNecessary(Model):
+    """What of the customer's words each department is sent (workflows/disclosure.py)."""
+
+    privileged_to_legal_only: bool
+    sentences_about: dict[Department, list[str]] = Field(default_factory=dict)
+
+
 class ResolvedPolicy(Model):
     """Every timer with its value for each tier, fixed in history when the inquiry starts."""
 
@@ -87,6 +94,10 @@ class ResolvedPolicy(Model):
     resolution_sla: dict[Literal["1", "2", "3"], timedelta]
     # Off unless the policy file turns it on: a reviewer is the default for every draft.
     release_by_policy: ReleasePolicy = Field(default_factory=ReleasePolicy)
+    # Absent only in policies recorded before it: then privileged words still go to legal only.
+    minimum_necessary: MinimumNecessary = Field(
+        default_factory=lambda: MinimumNecessary(privileged_to_legal_only=True)
+    )
     # Fields below arrived with SLA clocks and follow-up. Their defaults are the behaviour of
     # runs that began before them, whose recorded policy lacks them, so those replay the same.
     approvals_required: dict[Literal["1", "2", "3"], int] = Field(default_factory=_one_each)

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from models.activities import DepartmentRequest
     from models.contract import Department, DepartmentState, Stage
 
-from workflows import outbox, policies
+from workflows import disclosure, outbox, policies
 from workflows.case import SETTLED, Case
 from workflows.policies import SYSTEM
 
@@ -63,6 +63,13 @@ async def _wait_for_departments(case: Case) -> None:
 
 async def route_one(case: Case, department: Department) -> None:
     assert case.triage is not None and case.policy is not None
+    subject, body = disclosure.words_for(
+        department,
+        case.intake.subject,
+        case.intake.body,
+        case.triage.compliance_flags,
+        case.policy.minimum_necessary,
+    )
     request = DepartmentRequest(
         workflow_id=case.workflow_id,
         inquiry_id=case.intake.inquiry_id,
@@ -73,8 +80,8 @@ async def route_one(case: Case, department: Department) -> None:
         compliance_flags=case.triage.compliance_flags,
         categories=case.triage.categories,
         customer_id=case.intake.customer.customer_id,
-        subject=case.intake.subject,
-        body=case.intake.body,
+        subject=subject,
+        body=body,
         round=case.round,
     )
     try:

@@ -14,6 +14,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.config_files import ConfigError, load_policy
 from activities.triage import TriageActivities, evaluate, load_rules
 from models.activities import (
+    MinimumNecessary,
     ReleasePolicy,
     ResolvedPolicy,
     ResolvePolicyInput,
@@ -271,6 +272,13 @@ async def resolve(overrides: Policy | None) -> ResolvedPolicy:
     )
 
 
+BILLING_WORDS = [
+    "bill", "invoic", "charg", "pay", "paid", "refund", "insur", "claim", "copay", "co-pay",
+    "deductible", "balance", "statement", "cost", "price", "fee", "receipt", "owe", "debt",
+    "collection", "card", "bank", "account", "credit", "amount", "£", "$", "€",
+]  # fmt: skip
+
+
 async def test_policy_defaults_equal_the_contract_table() -> None:
     h, d = timedelta(hours=1), timedelta(days=1)
 
@@ -283,6 +291,10 @@ async def test_policy_defaults_equal_the_contract_table() -> None:
         resolution_sla={"1": 5 * d, "2": 3 * d, "3": 1 * d},
         release_by_policy=ReleasePolicy(
             enabled=True, sectors=[Sector.ECOMMERCE], categories=[Department.BILLING]
+        ),
+        minimum_necessary=MinimumNecessary(
+            privileged_to_legal_only=True,
+            sentences_about={Department.BILLING: BILLING_WORDS},
         ),
         approvals_required={"1": 1, "2": 1, "3": 2},
         warning_thresholds=[0.5, 0.75, 0.9],

@@ -114,3 +114,29 @@ async def test_department_sla_marks_the_silent_department_overdue_and_drafting_b
     assert escalated.detail["reason"] == "department SLA breached"
     await world.messages_sent("escalation_notice", 3)
     assert {OWNER, TIER3_LEAD, MANAGER} <= {m.recipient for m in world.sent("escalation_notice")}
+
+
+async def test_each_department_is_sent_only_the_words_it_needs(world: World) -> None:
+    world.triage = triage(
+        tier=3, flags=("HIPAA", "PRIVILEGE"), categories=("billing", "clinical", "legal")
+    )
+    body = "My biopsy came back positive. I was charged twice on my invoice. My lawyer advised me."
+    handle = await world.start(support.intake(body=body))
+    await drive.wait_for(handle, lambda _: len(world.requests) == 3, "three departments sent")
+
+    sent = {r.department: r for r in world.requests}
+    assert sent[Department.LEGAL].body == body
+    for department in (Department.BILLING, Department.CLINICAL):
+        assert "biopsy" not in sent[department].body and "lawyer" not in sent[department].body
+        assert sent[department].subject == "Privileged legal matter"
+
+
+async def test_billing_is_not_sent_clinical_sentences(world: World) -> None:
+    body = "My biopsy came back positive. I was charged twice on my invoice."
+    handle = await world.start(support.intake(body=body))
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+
+    sent = {r.department: r for r in world.requests}
+    assert sent[Department.BILLING].body.startswith("I was charged twice on my invoice.")
+    assert "biopsy" not in sent[Department.BILLING].body
+    assert sent[Department.CLINICAL].body == body

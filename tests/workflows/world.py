@@ -100,6 +100,10 @@ POLICY: dict[str, Any] = {
     "department_sla": "P2D",
     "resolution_sla": {"1": "P5D", "2": "P3D", "3": "P1D"},
     "release_by_policy": {"enabled": True, "sectors": ["ecommerce"], "categories": ["billing"]},
+    "minimum_necessary": {
+        "privileged_to_legal_only": True,
+        "sentences_about": {"billing": ["bill", "invoic", "charg", "pay", "refund", "claim"]},
+    },
     "approvals_required": {"1": 1, "2": 1, "3": 2},
     "warning_thresholds": [0.5, 0.75, 0.9],
     "progress_update_at": 0.75,
