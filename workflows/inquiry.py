@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         InquiryOutcome,
         InquiryStatus,
         Stage,
+        Urgency,
     )
 
 from workflows import (
@@ -191,7 +192,13 @@ class RegulatedInquiry:
             due = case.sla.clocks["resolution"].due_at(policy.business_windows) or due
         if case.timed and case.withdrawn:
             return  # withdrawn while being triaged: nothing more to tell anyone
-        subject, body = messages.acknowledgement(case.intake.inquiry_id, owner.owner_id, due)
+        subject, body = messages.acknowledgement(
+            case.intake.inquiry_id,
+            owner.owner_id,
+            due,
+            distress=triage.distress,
+            critical=triage.urgency == Urgency.CRITICAL,
+        )
         await outbox.to_customer(case, "acknowledgement", "ack", subject, body)
         if case.timed and triage.tier == 3:
             await escalation.notify_tier3(case)

@@ -14,16 +14,32 @@ ACK_SUBJECT = "We have received your inquiry {inquiry_id}"
 ACK_BODY = (
     "Thank you for contacting us. Your inquiry {inquiry_id} has been received and is owned by "
     "{owner}, who will stay responsible for it until it is resolved.\n\n"
-    "You can expect an answer by {due}. You do not need to contact us again in the meantime."
+    "You can expect an answer by {due}. {closing}"
+)
+ACK_CLOSING = "You do not need to contact us again in the meantime."
+# For a customer in distress the acknowledgement offers a person, not a wait; at critical
+# urgency (self-harm) it also says where help is now. Neither says what triage found.
+ACK_CLOSING_DISTRESS = (
+    "If you would like to talk to someone sooner, reply to this message and {owner} or a "
+    "colleague will call you."
+)
+ACK_CLOSING_CRITICAL = (
+    ACK_CLOSING_DISTRESS + " If you are in danger or thinking of harming yourself, please call "
+    "your local emergency number now."
 )
 RESOLUTION_SUBJECT = "Our answer to your inquiry {inquiry_id}"
 
 
-def acknowledgement(inquiry_id: str, owner: str, due: datetime) -> tuple[str, str]:
+def acknowledgement(
+    inquiry_id: str, owner: str, due: datetime, distress: bool = False, critical: bool = False
+) -> tuple[str, str]:
     due_text = due.strftime("%A %d %B %Y, %H:%M UTC")
+    closing = (
+        ACK_CLOSING_CRITICAL if critical else ACK_CLOSING_DISTRESS if distress else ACK_CLOSING
+    ).format(owner=owner)
     return (
         ACK_SUBJECT.format(inquiry_id=inquiry_id),
-        ACK_BODY.format(inquiry_id=inquiry_id, owner=owner, due=due_text),
+        ACK_BODY.format(inquiry_id=inquiry_id, owner=owner, due=due_text, closing=closing),
     )
 
 

@@ -65,3 +65,5 @@ async def test_a_routine_order_question_is_released_and_the_same_with_a_hidden_c
     assert not [m for m in outbox(stack, crisis_id) if m.kind == "resolution"]
     told = {m.recipient for m in outbox(stack, crisis_id) if m.kind == "escalation_notice"}
     assert TIER3_CONTACTS <= told
+    [ack] = [m for m in outbox(stack, crisis_id) if m.kind == "acknowledgement"]
+    assert "local emergency number" in ack.body and "need to contact us again" not in ack.body
