@@ -94,12 +94,11 @@ class ResolvedPolicy(Model):
     resolution_sla: dict[Literal["1", "2", "3"], timedelta]
     # Off unless the policy file turns it on: a reviewer is the default for every draft.
     release_by_policy: ReleasePolicy = Field(default_factory=ReleasePolicy)
-    # Absent only in policies recorded before it: then privileged words still go to legal only.
+    # The policy file always gives the fields below; these defaults serve policies built by
+    # hand (tests), and each is the cautious reading: privileged words go to legal only.
     minimum_necessary: MinimumNecessary = Field(
         default_factory=lambda: MinimumNecessary(privileged_to_legal_only=True)
     )
-    # Fields below arrived with SLA clocks and follow-up. Their defaults are the behaviour of
-    # runs that began before them, whose recorded policy lacks them, so those replay the same.
     approvals_required: dict[Literal["1", "2", "3"], int] = Field(default_factory=_one_each)
     warning_thresholds: list[float] = Field(default_factory=list)
     progress_update_at: float | None = None

@@ -7,7 +7,7 @@ hands those to the store.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from models.activities import (
@@ -90,8 +90,6 @@ class Case:
         self.resolution_ref: str | None = None
         self.release_decision: ReleaseDecision | None = None
         self.closed_at: datetime | None = None
-        # Set once when the run starts: False for runs recorded before SLA clocks and follow-up.
-        self.timed = False
         self.sla = Sla()
         # What signal handlers and the timekeeper ask of the workflow that needs an activity.
         self.requests: list[Request] = []
@@ -219,8 +217,8 @@ class Case:
         return self.drafts[-1] if self.drafts else None
 
     def routing_settled(self) -> bool:
-        # Timed runs wait out a department's `needs_info`: the customer owes an answer.
-        settled = SETTLED - {"needs_info"} if self.timed else SETTLED
+        # A department's `needs_info` is waited out: the customer owes an answer.
+        settled = SETTLED - {"needs_info"}
         return all(state.status in settled for state in self.departments.values())
 
     def waiting_on_customer(self) -> bool:
@@ -256,7 +254,7 @@ class Case:
         self.sla.start("resolution", budget, now, self.policy)
 
     def stop_clock(self, name: ClockName, now: datetime) -> None:
-        if self.timed and self.policy is not None:
+        if self.policy is not None:
             self.sla.stop(name, now, self.policy)
 
     def approvals_required(self) -> int:
@@ -295,18 +293,4 @@ class Case:
     def deadlines(self, now: datetime) -> list[Deadline]:
         if self.policy is None or self.tier is None:
             return []
-        if self.timed:
-            return self.sla.deadlines(now, self.policy)
-        tier = str(self.tier)
-        due: list[Deadline] = []
-        if self.resolution_ref is None and self.stage not in TERMINAL:
-            at = self.intake.received_at + self.policy.resolution_sla[tier]  # type: ignore[index]
-            due.append(Deadline(name="resolution", due_at=at))
-        since = self.stage_since.get(self.stage)
-        if since is not None:
-            if self.stage == Stage.ROUTING:
-                due.append(Deadline(name="department", due_at=since + self.policy.department_sla))
-            if self.stage == Stage.AWAITING_COMPLIANCE:
-                sla: timedelta = self.policy.compliance_sla[tier]  # type: ignore[index]
-                due.append(Deadline(name="compliance", due_at=since + sla))
-        return due
+        return self.sla.deadlines(now, self.policy)

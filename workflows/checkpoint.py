@@ -51,7 +51,7 @@ async def await_compliance(case: Case) -> None:
     )
     case.reviewers = {r.reviewer_id: r for r in roster.reviewers}
     case.move_to(Stage.AWAITING_COMPLIANCE, workflow.now())
-    if case.timed and case.policy is not None:
+    if case.policy is not None:
         budget = case.policy.compliance_sla[str(case.tier)]  # type: ignore[index]
         case.sla.start("compliance", budget, workflow.now(), case.policy)
 

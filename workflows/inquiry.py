@@ -52,8 +52,6 @@ from workflows.policies import SYSTEM
 from workflows.signals import RULES, actor_of
 from workflows.visibility import search_attribute_updates
 
-TIMED_PATCH = "sla-clocks-and-follow-up"
-
 
 @workflow.defn(name="RegulatedInquiry")
 class RegulatedInquiry:
@@ -85,8 +83,6 @@ class RegulatedInquiry:
                 self._refusal or "invalid intake", type="InvalidIntake", non_retryable=True
             )
         case = self._case
-        # Runs recorded before SLA clocks and follow-up existed replay without them.
-        case.timed = workflow.patched(TIMED_PATCH)
         await self._register(case)
         documenting = asyncio.create_task(self._document(case))
         case.record(
@@ -96,25 +92,23 @@ class RegulatedInquiry:
             {"channel": case.intake.channel.value},
         )
         await self._triage_and_assign(case)
-        helpers = []
-        if case.timed:
-            helpers = [
-                asyncio.create_task(timekeeper.keep_time(case, lambda: self._finished)),
-                asyncio.create_task(timekeeper.attend(case, lambda: self._finished)),
-            ]
+        helpers = [
+            asyncio.create_task(timekeeper.keep_time(case, lambda: self._finished)),
+            asyncio.create_task(timekeeper.attend(case, lambda: self._finished)),
+        ]
         while not case.withdrawn:
             await routing.route(case)
             if not case.withdrawn:
                 await checkpoint.resolve(case)
             if not case.withdrawn:
                 await self._communicate(case)
-            if case.withdrawn or not case.timed:
+            if case.withdrawn:
                 break
             if await follow_up.follow_up(case) != "reopened":
                 break
             case.reopen(workflow.now())
         case.move_to(Stage.WITHDRAWN if case.withdrawn else Stage.CLOSED, workflow.now())
-        if case.timed and case.policy is not None:
+        if case.policy is not None:
             case.sla.stop_all(workflow.now(), case.policy)
         self._finished = True
         await asyncio.gather(*helpers)
@@ -184,13 +178,13 @@ class RegulatedInquiry:
         )
         case.assign(owner.owner_id, owner.team, owner.reason, SYSTEM, workflow.now())
         budget = policy.resolution_sla[str(triage.tier)]  # type: ignore[index]
-        due = case.intake.received_at + budget
-        if case.timed:
-            # The resolution SLA runs from intake, however long the intake took to reach us,
-            # and the customer is promised what the clock says (business time included).
-            case.sla.start("resolution", budget, case.intake.received_at, policy)
-            due = case.sla.clocks["resolution"].due_at(policy.business_windows) or due
-        if case.timed and case.withdrawn:
+        # The resolution SLA runs from intake, however long the intake took to reach us, and
+        # the customer is promised what the clock says (business time included).
+        case.sla.start("resolution", budget, case.intake.received_at, policy)
+        due = case.sla.clocks["resolution"].due_at(policy.business_windows) or (
+            case.intake.received_at + budget
+        )
+        if case.withdrawn:
             return  # withdrawn while being triaged: nothing more to tell anyone
         subject, body = messages.acknowledgement(
             case.intake.inquiry_id,
@@ -200,7 +194,7 @@ class RegulatedInquiry:
             critical=triage.urgency == Urgency.CRITICAL,
         )
         await outbox.to_customer(case, "acknowledgement", "ack", subject, body)
-        if case.timed and triage.tier == 3:
+        if triage.tier == 3:
             await escalation.notify_tier3(case)
 
     async def _communicate(self, case: Case) -> None:

@@ -26,39 +26,15 @@ async def route(case: Case) -> None:
     assert case.policy is not None and case.triage is not None
     case.move_to(Stage.ROUTING, workflow.now(), departments=[d.value for d in case.departments])
     calls = [asyncio.create_task(route_one(case, d)) for d in case.departments]
-    if case.timed:
-        # The department clock bounds the wait: its breach (timekeeper) marks the stragglers
-        # overdue and escalates; a customer owing information pauses it.
-        case.sla.start("department", case.policy.department_sla, workflow.now(), case.policy)
-        await workflow.wait_condition(lambda: case.routing_settled() or case.withdrawn)
-        case.sla.stop("department", workflow.now(), case.policy)
-    else:
-        await _wait_for_departments(case)
+    # The department clock bounds the wait: its breach (timekeeper) marks the stragglers
+    # overdue and escalates; a customer owing information pauses it.
+    case.sla.start("department", case.policy.department_sla, workflow.now(), case.policy)
+    await workflow.wait_condition(lambda: case.routing_settled() or case.withdrawn)
+    case.sla.stop("department", workflow.now(), case.policy)
     for call in calls:
         call.cancel()
-    if case.timed:
-        # Let the cancelled calls finish unwinding here, not after the run has returned.
-        await asyncio.gather(*calls, return_exceptions=True)
-
-
-async def _wait_for_departments(case: Case) -> None:
-    """Runs that began before SLA clocks: a fixed wait of the department SLA."""
-    assert case.policy is not None
-    try:
-        await workflow.wait_condition(
-            lambda: case.routing_settled() or case.withdrawn,
-            timeout=case.policy.department_sla,
-            timeout_summary="department SLA",
-        )
-    except TimeoutError:
-        now = workflow.now()
-        for department, state in case.departments.items():
-            if state.status not in ("completed", "failed", "needs_info"):
-                overdue = state.model_copy(
-                    update={"status": "overdue", "detail": "department SLA passed"}
-                )
-                case.department_update(department, overdue, SYSTEM, now)
-        await outbox.to_owner(case, "department SLA passed before every department answered")
+    # Let the cancelled calls finish unwinding here, not after the run has returned.
+    await asyncio.gather(*calls, return_exceptions=True)
 
 
 async def route_one(case: Case, department: Department) -> None:
@@ -94,7 +70,7 @@ async def route_one(case: Case, department: Department) -> None:
             summary=f"route to {department.value}",
         )
     except ActivityError as err:
-        if case.timed and (case.withdrawn or isinstance(err.cause, CancelledError)):
+        if case.withdrawn or isinstance(err.cause, CancelledError):
             return  # cancelled because the inquiry was withdrawn: no routing failure to report
         if case.departments[department].status in SETTLED:
             return  # the department SLA passed first and marked it overdue; the owner knows

@@ -98,7 +98,7 @@ def department_result(case: Case, signal: DepartmentResult, now: datetime) -> st
         actor,
         now,
     )
-    if case.timed and case.policy is not None:
+    if case.policy is not None:
         # Time spent waiting on the customer does not count against us.
         if signal.status == "needs_info":
             case.needs_info_rounds += 1
@@ -124,9 +124,6 @@ def reassign_owner(case: Case, signal: ReassignOwner, now: datetime) -> str | No
         return "inquiry has no owner to reassign"
     if signal.owner_id == case.owner:
         return "inquiry is already owned by that owner"
-    if not case.timed:
-        case.assign(signal.owner_id, None, signal.reason, signal.by, now)
-        return None
     # The roster decides who may own an inquiry: the workflow asks it before anything changes.
     case.requests.append(Request("reassign", signal.by, signal.reason, signal.owner_id))
     case.record(now, signal.by, "reassignment_requested", {"reason": signal.reason})
@@ -136,25 +133,15 @@ def reassign_owner(case: Case, signal: ReassignOwner, now: datetime) -> str | No
 def escalate(case: Case, signal: Escalate, now: datetime) -> str | None:
     if case.stage in TERMINAL or case.tier is None:
         return "inquiry cannot be escalated at this stage"
-    if case.timed:
-        # The escalation path needs the roster and the outbox: the workflow walks it.
-        case.requests.append(Request("escalate", signal.by, signal.reason))
-        case.record(now, signal.by, "escalation_requested", {"reason": signal.reason})
-        return None
-    before = case.tier
-    case.tier = min(before + 1, 3)
-    case.record(
-        now,
-        signal.by,
-        "escalated",
-        {"from_tier": before, "to_tier": case.tier, "reason": signal.reason},
-    )
+    # The escalation path needs the roster and the outbox: the workflow walks it.
+    case.requests.append(Request("escalate", signal.by, signal.reason))
+    case.record(now, signal.by, "escalation_requested", {"reason": signal.reason})
     return None
 
 
 def survey_response(case: Case, signal: SurveyResponse, now: datetime) -> str | None:
     survey = case.survey
-    if not case.timed or case.stage != Stage.FOLLOW_UP or survey is None or survey.sent_at is None:
+    if case.stage != Stage.FOLLOW_UP or survey is None or survey.sent_at is None:
         return "no survey awaits an answer"
     if survey.answered_at is not None:
         return "the survey has already been answered"
@@ -168,7 +155,7 @@ def survey_response(case: Case, signal: SurveyResponse, now: datetime) -> str | 
 
 
 def reopen(case: Case, signal: Reopen, now: datetime) -> str | None:
-    if not case.timed or case.stage != Stage.FOLLOW_UP:
+    if case.stage != Stage.FOLLOW_UP:
         return "inquiry can only be reopened during follow-up"
     if case.reopen_by is not None:
         return "inquiry is already being reopened"

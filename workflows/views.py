@@ -104,7 +104,7 @@ def outcome(case: Case) -> InquiryOutcome:
         sla_breaches=case.sla.breaches,
         reopens=case.round,
         escalations=case.escalations,
-        first_contact_resolution=first_contact_resolution(case) if case.timed else None,
+        first_contact_resolution=first_contact_resolution(case),
     )
 
 

@@ -120,7 +120,7 @@ async def department_sla(env: WorkflowEnvironment, world: World, inquiry_id: str
     return handle
 
 
-# --- runs with SLA clocks and follow-up (recorded after `sla-clocks-and-follow-up`) ----------
+# --- the timed path: SLA breaches, the survey, reopening --------------------------------------
 
 
 async def survey_answered(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:

@@ -249,29 +249,6 @@ def test_outcome_names_the_approvers_and_communication_time() -> None:
     assert outcome.resolution_ref == "inquiry-INQ-1:run-1:resolution:v1"
 
 
-def test_deadlines_of_a_run_from_before_sla_clocks_follow_the_stage_and_the_tier() -> None:
-    case = make_case(tier=3, flags=("LITIGATION",))
-    received = case.intake.received_at
-    case.move_to(Stage.ROUTING, NOW)
-
-    assert {d.name: d.due_at for d in case.deadlines(NOW)} == {
-        "resolution": received + timedelta(days=1),
-        "department": NOW + timedelta(days=2),
-    }
-
-    later = NOW + timedelta(hours=3)
-    case.move_to(Stage.DRAFTING, later)
-    case.add_draft("A draft.", "system", later)
-    case.move_to(Stage.AWAITING_COMPLIANCE, later)
-    assert {d.name: d.due_at for d in case.deadlines(later)} == {
-        "resolution": received + timedelta(days=1),
-        "compliance": later + timedelta(hours=1),
-    }
-
-    case.resolution_ref = "sent"
-    assert [d.name for d in case.deadlines(later)] == ["compliance"]
-
-
 def test_status_reports_the_refusals_and_the_current_draft() -> None:
     case = at_checkpoint(make_case())
     case.refuse("reopen", "inquiry can only be reopened during follow-up", NOW, "agent.al")
