@@ -30,8 +30,8 @@ from pydantic import (
 )
 
 from activities.calendar import BUSINESS_HORIZON_DAYS, Calendar, working_windows
-from models.activities import ClockName, ResolvedPolicy
 from models.contract import Department, Policy, Sector
+from models.policy import ClockName, ResolvedPolicy
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from temporalio import activity
 
 from activities.config_files import ConfigError, WatchedFile, load_policy, merge_policy
-from models.activities import ResolvedPolicy, ResolvePolicyInput, TriageInput, TriageResult
+from models.activities import TriageInput, TriageResult
+from models.policy import ResolvedPolicy, ResolvePolicyInput
 from triage.engine import evaluate
 from triage.rules import TriageRules, load_rules
 

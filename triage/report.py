@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from activities.config_files import load_policy
-from models.activities import ReleasePolicy, TriageResult
+from models.activities import TriageResult
 from models.contract import ComplianceFlag, Draft, InquiryIntake
+from models.policy import ReleasePolicy
 from models.settings import PROJECT_ROOT
 from triage.engine import evaluate
 from triage.rules import TriageRules, load_rules

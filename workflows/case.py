@@ -10,13 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from models.activities import (
-    AuditEvent,
-    ClockName,
-    ResolvedPolicy,
-    Reviewer,
-    TriageResult,
-)
+from models.activities import AuditEvent, Reviewer, TriageResult
 from models.contract import (
     Deadline,
     Department,
@@ -32,6 +26,7 @@ from models.contract import (
     SurveyState,
     TimelineEntry,
 )
+from models.policy import ClockName, ResolvedPolicy
 from workflows import release
 from workflows.drafting import check_draft
 from workflows.policies import SYSTEM

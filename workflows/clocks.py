@@ -24,8 +24,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from models.activities import ClockName, Model
+from models.activities import Model
 from models.contract import Deadline
+from models.policy import ClockName
 
 Window = tuple[datetime, datetime]
 ClockState = Literal["running", "paused", "stopped", "breached"]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 
-from models.activities import MinimumNecessary
 from models.contract import ComplianceFlag, Department
+from models.policy import MinimumNecessary
 
 PRIVILEGED_SUBJECT = "Privileged legal matter"
 PRIVILEGED_BODY = (

@@ -10,8 +10,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.surveys import SurveyActivities
-    from models.activities import ScoreThresholds, SurveyAnswer
+    from models.activities import SurveyAnswer
     from models.contract import Stage, SurveyResponse, SurveyState
+    from models.policy import ScoreThresholds
 
 from workflows import escalation, messages, outbox, policies
 from workflows.case import Case, Request

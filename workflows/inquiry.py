@@ -2,9 +2,9 @@
 
 The steps: register the id for good, triage, assign an owner, acknowledge; route to the
 departments in parallel; draft; hold at the compliance checkpoint until an authorised reviewer
-who is not the owner approves (or policy releases a tier 1 inquiry with no flag); communicate;
-close. Every change is an audit event, written by one documenting task in the background.
-"""
+who is not the owner approves (or policy releases a routine one: workflows/release.py);
+communicate; follow up; close. Every change is an audit event, written by one documenting task
+in the background (workflows/documentation.py)."""
 
 from __future__ import annotations
 
@@ -12,19 +12,13 @@ import asyncio
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.roster import RosterActivities
     from activities.store import StoreActivities
     from activities.triage import TriageActivities
-    from models.activities import (
-        AssignOwnerInput,
-        RecordInput,
-        RegisterInquiryInput,
-        ResolvePolicyInput,
-        TriageInput,
-    )
+    from models.activities import AssignOwnerInput, RegisterInquiryInput, TriageInput
     from models.contract import (
         SIGNAL_PAYLOADS,
         InquiryIntake,
@@ -33,13 +27,14 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         Urgency,
     )
+    from models.policy import ResolvePolicyInput
 
 from workflows import (
     checkpoint,
+    documentation,
     escalation,
     follow_up,
     messages,
-    metrics,
     outbox,
     policies,
     routing,
@@ -50,7 +45,6 @@ from workflows.case import Case
 from workflows.intake import PayloadError, decode_one
 from workflows.policies import SYSTEM
 from workflows.signals import RULES, actor_of
-from workflows.visibility import search_attribute_updates
 
 
 @workflow.defn(name="RegulatedInquiry")
@@ -72,7 +66,6 @@ class RegulatedInquiry:
             else:
                 # Signals and operators find an inquiry by its id: the contract fixes the pairing.
                 self._refusal = "invalid intake: workflow id must be 'inquiry-' + inquiry_id"
-        self._visible: dict[str, Any] = {}
         self._finished = False
         self._drained = False
 
@@ -84,7 +77,7 @@ class RegulatedInquiry:
             )
         case = self._case
         await self._register(case)
-        documenting = asyncio.create_task(self._document(case))
+        documenting = asyncio.create_task(documentation.document(case, lambda: self._drained))
         case.record(
             workflow.now(),
             policies.INTAKE,
@@ -209,61 +202,6 @@ class RegulatedInquiry:
             workflow.now(), SYSTEM, "resolution_communicated", {"message_key": case.resolution_ref}
         )
         case.stop_clock("resolution", workflow.now())
-
-    # --- documentation -----------------------------------------------------------------------
-
-    async def _document(self, case: Case) -> None:
-        """The one writer of the audit trail and read model, so rows land in order, in batches.
-
-        A store that keeps refusing (after STORE_RETRY's attempts) never fails the inquiry and
-        loses nothing: the batch goes back in front of what came since, the owner is told once,
-        and the writer tries again after STORE_PAUSE."""
-        told = False
-        while True:
-            await workflow.wait_condition(lambda: bool(case.pending) or self._drained)
-            if not case.pending:
-                return
-            self._show(case)
-            batch, case.pending = case.pending, []
-            try:
-                await workflow.execute_activity_method(
-                    StoreActivities.record_events,
-                    RecordInput(events=batch, snapshot=views.snapshot(case, workflow.now())),
-                    start_to_close_timeout=policies.LOCAL_TIMEOUT,
-                    retry_policy=policies.STORE_RETRY,
-                    summary="document",
-                )
-            except ActivityError as err:
-                case.pending = batch + case.pending
-                if not told:
-                    told = await self._tell_owner_of_held_events(case, err)
-                await workflow.sleep(policies.STORE_PAUSE, summary="documentation retry pause")
-                continue
-            metrics.count(batch)
-            told = False
-
-    async def _tell_owner_of_held_events(self, case: Case, err: ActivityError) -> bool:
-        """Whether the owner could be told; the cause is named by its type, never its text."""
-        cause = getattr(err.cause, "type", None) or type(err.cause).__name__
-        what = (
-            f"the audit trail could not be written ({cause}); {len(case.pending)} events are "
-            "held and written as soon as the store accepts them"
-        )
-        try:
-            await outbox.to_owner(case, what, retry=policies.NOTICE_RETRY)
-        except ActivityError:
-            return False
-        return True
-
-    def _show(self, case: Case) -> None:
-        # Neither of these is a command: replay is unaffected.
-        workflow.set_current_details(views.current_details(case, workflow.now()))
-        changed = [
-            u for u in search_attribute_updates(case) if self._visible.get(u.key.name) != u.value
-        ]
-        if changed:
-            workflow.upsert_search_attributes(changed)
-            self._visible.update({u.key.name: u.value for u in changed})
 
     # --- signals: each is decoded and judged by the rules; a refusal is recorded, never raised --
 

@@ -12,8 +12,9 @@ Pure: the workflow calls it at the checkpoint; the triage report calls it for th
 
 from __future__ import annotations
 
-from models.activities import ReleasePolicy, TriageResult
+from models.activities import TriageResult
 from models.contract import Draft, ReleaseDecision, Sector
+from models.policy import ReleasePolicy
 from workflows.policies import SYSTEM
 
 

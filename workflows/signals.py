@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from models.activities import ClockName
 from models.contract import (
     AddNote,
     CloseRecovery,
@@ -27,6 +26,7 @@ from models.contract import (
     SurveyResponse,
     Withdraw,
 )
+from models.policy import ClockName
 from workflows.case import OPEN_FOR_WITHDRAWAL, SETTLED, TERMINAL, Case, Request
 
 REVIEW_ROLES = {"compliance_reviewer", "senior_reviewer"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from models.activities import ClockName, ResolvedPolicy
 from models.contract import Deadline
+from models.policy import ClockName, ResolvedPolicy
 from workflows.clocks import Clock
 
 

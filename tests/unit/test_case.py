@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from models.activities import ReleasePolicy, ResolvedPolicy, Reviewer, TriageResult
+from models.activities import Reviewer, TriageResult
 from models.contract import (
     ComplianceFlag,
     Department,
@@ -18,6 +18,7 @@ from models.contract import (
     Stage,
     Urgency,
 )
+from models.policy import ReleasePolicy, ResolvedPolicy
 from tests import support
 from workflows import views
 from workflows.case import Case

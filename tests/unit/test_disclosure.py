@@ -3,8 +3,8 @@ sent."""
 
 from __future__ import annotations
 
-from models.activities import MinimumNecessary
 from models.contract import ComplianceFlag, Department
+from models.policy import MinimumNecessary
 from workflows import disclosure
 
 RULES = MinimumNecessary(

@@ -13,7 +13,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.calendar import Calendar, working_windows
 from activities.config_files import ConfigError, load_policy
 from activities.triage import TriageActivities
-from models.activities import ResolvedPolicy, ResolvePolicyInput
+from models.policy import ResolvedPolicy, ResolvePolicyInput
 from models.settings import PROJECT_ROOT
 
 CONFIG = PROJECT_ROOT / "config"

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from models.activities import ReleasePolicy, TriageResult
+from models.activities import TriageResult
 from models.contract import Department, Draft, InquiryIntake, RuleHit, Sector, Urgency
+from models.policy import ReleasePolicy
 from models.settings import PROJECT_ROOT
 from triage.engine import evaluate
 from triage.report import release_policy

@@ -13,15 +13,15 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.config_files import ConfigError, load_policy
 from activities.triage import TriageActivities, evaluate, load_rules
-from models.activities import (
+from models.activities import TriageInput
+from models.contract import Department, InquiryIntake, Policy, Sector
+from models.policy import (
     MinimumNecessary,
     ReleasePolicy,
     ResolvedPolicy,
     ResolvePolicyInput,
     ScoreThresholds,
-    TriageInput,
 )
-from models.contract import Department, InquiryIntake, Policy, Sector
 from models.settings import PROJECT_ROOT
 
 CONFIG = PROJECT_ROOT / "config"

@@ -49,8 +49,6 @@ from models.activities import (
     RecordInput,
     RegisterInquiryInput,
     RegisterInquiryResult,
-    ResolvedPolicy,
-    ResolvePolicyInput,
     Reviewer,
     ReviewerRoster,
     SurveyAnswer,
@@ -65,6 +63,7 @@ from models.contract import (
     Urgency,
     workflow_id_for,
 )
+from models.policy import ResolvedPolicy, ResolvePolicyInput
 from tests.workflows.drive import WAIT_S
 from tests.workflows.server import wind_down
 from workflows.inquiry import RegulatedInquiry
