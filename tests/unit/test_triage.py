@@ -95,6 +95,14 @@ def test_desperate_customer_is_marked_in_distress_at_tier_3() -> None:
     assert result.tier == 3
 
 
+def test_a_joke_mutes_fear_in_its_sentence_but_the_word_kids_does_not() -> None:
+    scared = "I got a letter saying I must leave. I'm so scared, my kids are in school here."
+    joking = "Where is my parcel. I'm so scared it got lost, only kidding, no rush."
+
+    assert evaluate(RULES, make_intake("Visa", scared, "legal")).distress is True
+    assert evaluate(RULES, make_intake("Order", joking)).distress is False
+
+
 def test_self_harm_is_distress_at_critical_urgency_and_tier_3() -> None:
     body = "Where is my parcel. Honestly everyone would be better off if I wasn't here."
     result = evaluate(RULES, make_intake("Order", body))
