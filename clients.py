@@ -1,12 +1,14 @@
 """Connections shared by the entry points: Temporal through its own environment configuration,
-with the one data converter every client of this project uses.
-
-A payload codec (encryption) will be added here, in `data_converter`, and nowhere else.
+with the one data converter every client of this project uses (the worker, the starter, the
+simulator's signaller, the codec server, the tests and the benchmark): pydantic JSON, encrypted
+by `encryption.EncryptionCodec` with each inquiry's data key, failures encrypted too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -15,24 +17,62 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.db import make_engine, migrate
+from encryption import DataKeys, EncryptionCodec, FailureConverter
+from models.settings import Settings
 from workflows.visibility import ALL_KEYS
-
-data_converter: DataConverter = pydantic_data_converter
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 
 
-async def connect(env: Mapping[str, str] | None = None, runtime: Runtime | None = None) -> Client:
+def data_converter(keys: DataKeys) -> DataConverter:
+    """The one data converter: every payload and failure encrypted with its inquiry's key."""
+    return DataConverter(
+        payload_converter_class=PydanticPayloadConverter,
+        payload_codec=EncryptionCodec(keys),
+        failure_converter_class=FailureConverter,
+    )
+
+
+@asynccontextmanager
+async def data_keys(settings: Settings) -> AsyncIterator[DataKeys]:
+    """The configured master keys over the store's data key table (migrated first).
+
+    KeyConfigError when no master key is configured outside development.
+    """
+    keys = await open_keys(settings)
+    try:
+        yield keys
+    finally:
+        keys.engine.dispose()
+
+
+async def connect_for_process(settings: Settings) -> Client:
+    """A client whose key store lives as long as the process (the simulator's signaller)."""
+    return await connect(await open_keys(settings))
+
+
+async def open_keys(settings: Settings) -> DataKeys:
+    """The key store for a process that keeps it until it exits."""
+    master = settings.load_master_keys()
+    engine = make_engine(settings.database_url)
+    await asyncio.to_thread(migrate, engine)
+    return DataKeys(engine, master)
+
+
+async def connect(
+    keys: DataKeys, env: Mapping[str, str] | None = None, runtime: Runtime | None = None
+) -> Client:
     """TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* and profiles."""
     config = ClientConfig.load_client_connect_config(override_env_vars=env)
     config.setdefault("target_host", DEFAULT_ADDRESS)
-    return await Client.connect(**config, data_converter=data_converter, runtime=runtime)
+    return await Client.connect(**config, data_converter=data_converter(keys), runtime=runtime)
 
 
 def metrics_runtime(host: str, port: int) -> Runtime | None:
@@ -110,4 +150,10 @@ def search_attribute_flags() -> list[str]:
     return flags
 
 
-__all__ = ["connect", "data_converter", "ensure_search_attributes", "search_attribute_flags"]
+__all__ = [
+    "connect",
+    "data_converter",
+    "data_keys",
+    "ensure_search_attributes",
+    "search_attribute_flags",
+]

@@ -35,6 +35,7 @@ import clients
 from activities.db import make_engine, migrate
 from activities.surveys import SurveyNotRecorded, record_late_survey
 from activities.triage import ConfigError, evaluate, load_rules
+from encryption import KeyConfigError
 from models.activities import TriageResult
 from models.contract import (
     SIGNAL_PAYLOADS,
@@ -483,9 +484,12 @@ async def main(
         if args.run in (sample, record_survey):
             args.run(None, args, out)
             return 0
-        client = client or await clients.connect()
-        await args.run(client, args, out)
-    except CommandError as err:
+        if client is not None:
+            await args.run(client, args, out)
+        else:
+            async with clients.data_keys(Settings()) as keys:
+                await args.run(await clients.connect(keys), args, out)
+    except (CommandError, KeyConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except RPCError as err:

@@ -28,6 +28,7 @@ from activities.roster import RosterActivities
 from activities.store import OwnerLoad, StoreActivities
 from activities.surveys import SurveyActivities
 from activities.triage import TriageActivities
+from encryption import KeyConfigError
 from models.settings import Settings
 from workflows.inquiry import RegulatedInquiry
 
@@ -93,15 +94,20 @@ async def running_worker(
         engine.dispose()
 
 
-async def main(client: Client | None = None, settings: Settings | None = None) -> None:
+async def main(settings: Settings | None = None) -> None:
     settings = settings or Settings()
-    if client is None:
+    async with clients.data_keys(settings) as keys:
         runtime = clients.metrics_runtime(settings.metrics_host, settings.metrics_port)
-        client = await clients.connect(runtime=runtime)
+        client = await clients.connect(keys, runtime=runtime)
         if runtime is not None:
             log.info(
                 "metrics at http://%s:%d/metrics", settings.metrics_host, settings.metrics_port
             )
+        await serve(client, settings)
+
+
+async def serve(client: Client, settings: Settings) -> None:
+    """Run a worker on `client` until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -121,6 +127,6 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         asyncio.run(main())
-    except clients.SearchAttributesMissing as err:
+    except (clients.SearchAttributesMissing, KeyConfigError) as err:
         log.error("%s", err)
         raise SystemExit(2) from None

@@ -36,6 +36,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -216,9 +217,26 @@ def _v2_survey_answers(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _v3_data_keys(conn: Connection) -> None:
+    # The payload codec's per-inquiry data keys, wrapped by a master key (encryption/).
+    metadata = MetaData()
+    Table(
+        "data_key",
+        metadata,
+        Column("key_id", String(40), primary_key=True),
+        Column("scope", String(128), nullable=False, unique=True),
+        Column("master_key_id", String(64), nullable=False),
+        Column("wrapped", LargeBinary, nullable=True),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("erased_at", UtcDateTime, nullable=True),
+    )
+    metadata.create_all(conn)
+
+
 MIGRATIONS: list[tuple[int, Migration]] = [
     (1, _v1_create_tables),
     (2, _v2_survey_answers),
+    (3, _v3_data_keys),
 ]
 
 

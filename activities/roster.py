@@ -66,6 +66,14 @@ class ReviewerEntry(ConfigModel):
     sectors: Annotated[list[Sector], Field(min_length=1)]
 
 
+class OperatorEntry(ConfigModel):
+    """Someone who may read decoded inquiries through the codec server (the Temporal UI, the
+    CLI) in the namespaces listed."""
+
+    id: StaffId
+    namespaces: Annotated[list[str], Field(min_length=1)] = ["default"]
+
+
 class Routing(ConfigModel):
     complex_team: TeamId
     fallback_team: TeamId
@@ -77,11 +85,16 @@ class Roster(ConfigModel):
     routing: Routing
     teams: Annotated[list[Team], Field(min_length=1)]
     reviewers: list[ReviewerEntry] = []
+    operators: list[OperatorEntry] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> Roster:
         team_ids = [t.id for t in self.teams]
-        for ids, what in ((team_ids, "team"), ([r.id for r in self.reviewers], "reviewer")):
+        for ids, what in (
+            (team_ids, "team"),
+            ([r.id for r in self.reviewers], "reviewer"),
+            ([o.id for o in self.operators], "operator"),
+        ):
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:
                 raise ValueError(f"{what} id(s) used twice: {', '.join(dupes)}")
@@ -126,7 +139,9 @@ class Roster(ConfigModel):
 
 
 def load_roster(path: Path) -> Roster:
-    return load_toml(path, Roster, {"teams": "team", "reviewers": "reviewer"})
+    return load_toml(
+        path, Roster, {"teams": "team", "reviewers": "reviewer", "operators": "operator"}
+    )
 
 
 def choose_team(roster: Roster, categories: list[Department], tier: int) -> tuple[Team, str]:

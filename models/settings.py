@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from encryption.master import LocalMasterKeys, load_master_keys
 from models.contract import Department
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +58,13 @@ class Settings(BaseSettings):
     roster_path: Path = Field(default=PROJECT_ROOT / "config" / "roster.toml", alias="ROSTER_PATH")
     policy_path: Path = Field(default=PROJECT_ROOT / "config" / "policy.toml", alias="POLICY_PATH")
 
+    # Master keys of the payload codec (encryption/master.py): the JSON itself, or a file of it.
+    # In development a missing file is created with a fresh key; elsewhere it must exist.
+    master_keys: SecretStr | None = Field(default=None, alias="INQUIRY_MASTER_KEYS")
+    master_keys_file: Path = Field(
+        default=DEFAULT_DATA_DIR / "master-keys.json", alias="INQUIRY_MASTER_KEYS_FILE"
+    )
+
     @model_validator(mode="after")
     def _production_needs_real_settings(self) -> Settings:
         if self.environment == "production":
@@ -66,6 +74,22 @@ class Settings(BaseSettings):
             if missing:
                 raise ValueError(f"set {', '.join(missing)} in production")
         return self
+
+    # The codec server (codec_server.py) for the Temporal UI and CLI.
+    codec_host: str = Field(default="127.0.0.1", alias="INQUIRY_CODEC_HOST")
+    codec_port: int = Field(default=8234, ge=1, le=65535, alias="INQUIRY_CODEC_PORT")
+    # The Temporal UI's origin, the only one CORS answers; empty for none (CLI only).
+    codec_ui_origin: str = Field(default="http://127.0.0.1:8233", alias="INQUIRY_CODEC_UI_ORIGIN")
+    codec_tokens_file: Path = Field(
+        default=DEFAULT_DATA_DIR / "codec-tokens.json", alias="INQUIRY_CODEC_TOKENS_FILE"
+    )
+
+    def load_master_keys(self) -> LocalMasterKeys:
+        """The codec's key ring; KeyConfigError names what is missing (never a key)."""
+        inline = self.master_keys.get_secret_value() if self.master_keys else None
+        return load_master_keys(
+            inline, self.master_keys_file, create_if_missing=self.environment == "development"
+        )
 
     def department_url(self, department: Department) -> str:
         url = {

@@ -29,7 +29,7 @@ from models.contract import Department, InquiryOutcome, InquiryStatus  # noqa: E
 from models.settings import Settings  # noqa: E402
 from simulator.temporal_signaller import TemporalSignaller  # noqa: E402
 from simulator.testing import serve_simulator  # noqa: E402
-from tests.support import binary, intake, new_id  # noqa: E402
+from tests.support import binary, data_keys, intake, master_key_file, new_id  # noqa: E402
 from worker import running_worker  # noqa: E402
 
 REVIEWER = "reviewer.rita"
@@ -68,16 +68,21 @@ def spread(values: list[float]) -> str:
 
 async def main(inquiries: int, concurrency: int, latency: float) -> None:
     with tempfile.TemporaryDirectory() as folder:
+        keys = data_keys(Path(folder))
         env = await WorkflowEnvironment.start_local(
-            data_converter=clients.data_converter,
+            data_converter=clients.data_converter(keys),
             dev_server_existing_path=binary("temporal"),
             dev_server_log_level="error",
         )
-        async with env, serve_simulator(TemporalSignaller(env.client)) as sim:
+        async with env, serve_simulator(TemporalSignaller.using(env.client)) as sim:
             for department in Department:
                 sim.desk.configure(department, latency_s=latency)
             settings = Settings.model_validate(
-                {"DATABASE_URL": f"sqlite:///{folder}/bench.db", **sim.department_env()}
+                {
+                    "DATABASE_URL": f"sqlite:///{folder}/inquiries.db",
+                    "INQUIRY_MASTER_KEYS_FILE": str(master_key_file(Path(folder))),
+                    **sim.department_env(),
+                }
             )
             async with running_worker(env.client, settings):
                 gate = asyncio.Semaphore(concurrency)

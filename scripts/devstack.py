@@ -29,6 +29,8 @@ import httpx  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
 import clients  # noqa: E402
+from activities.db import make_engine, migrate  # noqa: E402
+from encryption import DataKeys, load_master_keys  # noqa: E402
 from models.contract import Department  # noqa: E402
 from workflows.visibility import ALL_KEYS  # noqa: E402
 
@@ -194,6 +196,7 @@ def child_env(stack: Stack) -> dict[str, str]:
     # Only our own server counts: the caller's TEMPORAL_* settings may point elsewhere.
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
     env.setdefault("DATABASE_URL", f"sqlite:///{stack.args.data_dir / 'inquiries.db'}")
+    env.setdefault("INQUIRY_MASTER_KEYS_FILE", str(stack.args.data_dir / "master-keys.json"))
     env |= {f"{d.value.upper()}_URL": f"{stack.simulator_url}/{d.value}" for d in Department}
     env |= {"TEMPORAL_ADDRESS": stack.address, "TEMPORAL_NAMESPACE": "default"}
     env |= {"SIMULATOR_HOST": HOST, "SIMULATOR_PORT": str(stack.args.simulator_port)}
@@ -214,8 +217,19 @@ async def start(stack: Stack) -> Client:
     cmd += f"--port {args.port} --ui-port {args.ui_port} --log-level warn".split()
     cmd += ["--ui-disable-news-fetch", *clients.search_attribute_flags()]
     await stack.spawn("temporal", cmd, child_env(stack))
+    # One key ring for every process of the stack, made here before any of them could each
+    # make their own (the stack is a development tool, whatever INQUIRY_ENV its children get).
+    env = child_env(stack)
+    master = load_master_keys(
+        env.get("INQUIRY_MASTER_KEYS"),
+        Path(env["INQUIRY_MASTER_KEYS_FILE"]),
+        create_if_missing=True,
+    )
+    engine = make_engine(env["DATABASE_URL"])
+    await asyncio.to_thread(migrate, engine)
+    keys = DataKeys(engine, master)
     own = {"TEMPORAL_ADDRESS": stack.address, "TEMPORAL_NAMESPACE": "default"}
-    client = await stack.until(poll(lambda: clients.connect(own)), SERVER_UP_S, "Temporal")
+    client = await stack.until(poll(lambda: clients.connect(keys, own)), SERVER_UP_S, "Temporal")
     await stack.spawn("simulator", [sys.executable, "-m", "simulator"], child_env(stack))
     await stack.until(poll(lambda: simulator_health(stack)), SIMULATOR_UP_S, "The simulator")
     worker = await stack.spawn("worker", [sys.executable, "worker.py"], child_env(stack))

@@ -11,6 +11,8 @@ import os
 
 import uvicorn
 
+import clients
+from models.settings import Settings
 from simulator.app import create_app
 from simulator.config import SimulatorConfig
 from simulator.temporal_signaller import TemporalSignaller
@@ -19,7 +21,8 @@ from simulator.temporal_signaller import TemporalSignaller
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = SimulatorConfig.from_env(os.environ)
-    app = create_app(config, TemporalSignaller())
+    # Settings are read on the first signal, like the connection: the simulator starts anyway.
+    app = create_app(config, TemporalSignaller(lambda: clients.connect_for_process(Settings())))
     uvicorn.run(
         app,
         host=os.environ.get("SIMULATOR_HOST", "127.0.0.1"),

@@ -1,39 +1,46 @@
 """Deliver `department_result` to the inquiry's workflow through a real Temporal client.
 
-The client is connected on first use, from Temporal's environment configuration
-(`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, ... or a config file), so the simulator starts even
-while Temporal does not. A failed delivery is logged with the workflow id and case ref only
-(never the summary) and tried again with backoff; it never reaches the HTTP server.
+The client is connected on first use by `connect` (in production use, the project's own client:
+Temporal's environment configuration and the one encrypting data converter), so the simulator
+starts even while Temporal does not. A failed delivery is logged with the workflow id and case
+ref only (never the summary) and tried again with backoff; it never reaches the HTTP server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 logger = logging.getLogger("simulator.signaller")
-
-DEFAULT_TARGET_HOST = "localhost:7233"
 
 
 class TemporalSignaller:
     def __init__(
         self,
-        client: Client | None = None,
+        connect: Callable[[], Awaitable[Client]],
         *,
         attempts: int = 5,
         first_backoff_s: float = 0.5,
     ) -> None:
-        self._client = client
+        self._connect_client = connect
+        self._client: Client | None = None
         self._attempts = attempts
         self._first_backoff_s = first_backoff_s
         self._connecting = asyncio.Lock()
+
+    @classmethod
+    def using(cls, client: Client, **options: Any) -> TemporalSignaller:
+        """A signaller on a client that is already connected (tests, the benchmark)."""
+
+        async def connected() -> Client:
+            return client
+
+        return cls(connected, **options)
 
     async def department_result(self, workflow_id: str, payload: dict[str, Any]) -> None:
         case_ref = payload.get("case_ref")
@@ -63,11 +70,7 @@ class TemporalSignaller:
     async def _connect(self) -> Client:
         async with self._connecting:
             if self._client is None:
-                config = ClientConfig.load_client_connect_config()
-                config.setdefault("target_host", DEFAULT_TARGET_HOST)
-                self._client = await Client.connect(
-                    **config, data_converter=pydantic_data_converter
-                )
+                self._client = await self._connect_client()
             return self._client
 
     def _log_failure(

@@ -76,6 +76,14 @@ async def serve_simulator(
 ) -> AsyncIterator[RunningSimulator]:
     """Serve the simulator over real HTTP on a free loopback port until the block ends."""
     app = create_app(config or SimulatorConfig(), signaller)
+    async with serve_asgi(app, startup_timeout_s=startup_timeout_s) as base_url:
+        yield RunningSimulator(base_url=base_url, desk=desk_of(app))
+
+
+@contextlib.asynccontextmanager
+async def serve_asgi(app: Any, *, startup_timeout_s: float = 10.0) -> AsyncIterator[str]:
+    """Serve an ASGI app (the simulator, the codec server) over real HTTP on a free loopback
+    port until the block ends; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -88,9 +96,9 @@ async def serve_simulator(
             while not server.started:
                 if serving.done():
                     serving.result()  # startup failed: raise why
-                    raise RuntimeError("simulator stopped during startup")
+                    raise RuntimeError("the server stopped during startup")
                 await asyncio.sleep(0.01)
-        yield RunningSimulator(base_url=f"http://127.0.0.1:{port}", desk=desk_of(app))
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await serving

@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from activities.db import make_engine, migrate
 from activities.roster import RosterActivities
+from encryption import DataKeys
+from encryption.master import load_master_keys, new_key, write_key_file
 
 BIN = Path(sys.executable).parent
 
@@ -23,6 +26,25 @@ def binary(name: str) -> str:
     if on_path is None:
         raise RuntimeError(f"{name} is not installed: run scripts/test, which installs it")
     return on_path
+
+
+def master_key_file(folder: Path, key_id: str = "test-1") -> Path:
+    """A fresh master key ring of one key in `folder`, as an operator would configure it."""
+    path = folder / "master-keys.json"
+    if not path.exists():
+        write_key_file(path, {key_id: new_key()}, key_id)
+    return path
+
+
+def data_keys(folder: Path) -> DataKeys:
+    """The codec's key store over `folder`/inquiries.db with the ring of `master_key_file`.
+
+    The engine is disposed of with the process; tests make few of these."""
+    engine = make_engine(f"sqlite:///{folder / 'inquiries.db'}")
+    migrate(engine)
+    return DataKeys(
+        engine, load_master_keys(None, master_key_file(folder), create_if_missing=False)
+    )
 
 
 def new_id(prefix: str = "T") -> str:

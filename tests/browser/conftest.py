@@ -5,6 +5,7 @@ skipped, and fail when CI=true."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -13,12 +14,9 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
-from temporalio.testing import WorkflowEnvironment
 
-import clients
 from tests.browser.ui import TemporalUi
-from tests.integration.conftest import Stack, running_stack
-from tests.support import binary
+from tests.integration.conftest import Stack, dev_server, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 # As the issue asks, plus what keeps Chromium from reaching for the network on its own.
@@ -77,24 +75,45 @@ async def ui_stack(
 ) -> AsyncIterator[tuple[Stack, str]]:
     """A fresh dev server with its UI, the simulator and a worker; and the UI's base URL."""
     port = _free_port()
-    env = await WorkflowEnvironment.start_local(
-        data_converter=clients.data_converter,
-        dev_server_existing_path=binary("temporal"),
-        dev_server_log_level="error",
-        ui=True,
-        ui_port=port,
-    )
-    async with env, running_stack(env, tmp_path_factory.mktemp("ui")) as stack:
+    data = tmp_path_factory.mktemp("ui")
+    async with (
+        dev_server(data, ui=True, ui_port=port) as env,
+        running_stack(env, data, ui_origin=f"http://127.0.0.1:{port}") as stack,
+    ):
         yield stack, f"http://127.0.0.1:{port}"
+
+
+@contextlib.asynccontextmanager
+async def browsing(
+    browser: Browser, ui_stack: tuple[Stack, str], artifacts: Path
+) -> AsyncIterator[TemporalUi]:
+    """A fresh browser profile on the UI, with the codec server set in its codec settings."""
+    stack, base_url = ui_stack
+    context = await browser.new_context(viewport={"width": 1600, "height": 1000})
+    page: Page = await context.new_page()
+    try:
+        ui = TemporalUi(page, base_url, artifacts)
+        await ui.use_codec_server(stack.codec.url)
+        yield ui
+    finally:
+        await context.close()
 
 
 @pytest.fixture
 async def ui(
     browser: Browser, ui_stack: tuple[Stack, str], artifacts: Path
 ) -> AsyncIterator[TemporalUi]:
-    context = await browser.new_context(viewport={"width": 1600, "height": 1000})
-    page: Page = await context.new_page()
-    try:
-        yield TemporalUi(page, ui_stack[1], artifacts)
-    finally:
-        await context.close()
+    """The UI as the roster's operator sees it, signed in at the codec server."""
+    async with browsing(browser, ui_stack, artifacts) as signed_in:
+        codec = ui_stack[0].codec
+        await signed_in.sign_in(codec.url, codec.operator, codec.token)
+        yield signed_in
+
+
+@pytest.fixture
+async def stranger_ui(
+    browser: Browser, ui_stack: tuple[Stack, str], artifacts: Path
+) -> AsyncIterator[TemporalUi]:
+    """The UI for someone with access to the namespace but no codec sign-in."""
+    async with browsing(browser, ui_stack, artifacts) as stranger:
+        yield stranger

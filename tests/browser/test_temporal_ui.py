@@ -23,7 +23,7 @@ import starter
 from models.contract import InquiryStatus
 from tests.browser.ui import TemporalUi
 from tests.integration.conftest import Stack
-from tests.integration.helpers import status_when
+from tests.integration.helpers import audit, status_when
 from tests.support import billing_only, intake, new_id
 from workflows import views
 
@@ -221,3 +221,19 @@ async def test_reassign_and_escalate_from_the_cli_show_in_the_ui_within_seconds(
     assert (datetime.now(UTC) - asked).total_seconds() < SEEN_WITHIN_S
     tier3 = {workflow_id(inquiries["privileged"]), workflow_id(inquiries["late"]), wid}
     assert await ui.listed_as("InquiryTier = 3", tier3, "list-escalated") == tier3
+
+
+async def test_the_ui_decodes_an_inquiry_for_a_signed_in_operator_only(
+    ui_stack: tuple[Stack, str], ui: TemporalUi, stranger_ui: TemporalUi, tmp_path: Path
+) -> None:
+    stack, _ = ui_stack
+    marker = f"Canarybody{new_id('M')}"
+    payload = billing_only(new_id("UI")) | {"body": f"{marker}: I was charged twice."}
+    workflow_id = await start(stack, payload, tmp_path)
+
+    assert not await stranger_ui.input_shown(workflow_id, marker, "input-not-signed-in")
+    assert await ui.input_shown(workflow_id, marker, "input-signed-in")
+    decodes = [
+        row for row in audit(stack, payload["inquiry_id"]) if row.action == "payloads_decoded"
+    ]
+    assert decodes and {row.actor for row in decodes} == {stack.codec.operator}

@@ -5,6 +5,7 @@ User Metadata tab (summary, details, current details). Reads what the page shows
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from playwright.async_api import Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 NAMESPACE = "default"
 WAIT_S = 20.0
@@ -35,6 +37,38 @@ class TemporalUi:
     page: Page
     base_url: str
     artifacts: Path
+
+    async def use_codec_server(self, url: str) -> None:
+        """What an operator sets once in the UI's codec server settings: the endpoint, with
+        "include cross-origin credentials" so the codec server sees their sign-in."""
+        settings = {"endpoint": url, "includeCredentials": True,
+                    "overrideRemoteCodecConfiguration": True}  # fmt: skip
+        script = "".join(
+            f"window.localStorage.setItem({json.dumps(k)}, {json.dumps(json.dumps(v))});"
+            for k, v in settings.items()
+        )
+        origin = json.dumps(self.base_url)
+        await self.page.context.add_init_script(f"if (location.origin === {origin}) {{{script}}}")
+
+    async def sign_in(self, codec_url: str, operator: str, token: str) -> None:
+        """The codec server's sign-in page, as the operator fills it in."""
+        await self.page.goto(f"{codec_url}/login")
+        await self.page.get_by_label("Operator id").fill(operator)
+        await self.page.get_by_label("Token").fill(token)
+        await self.page.get_by_role("button", name="Sign in").click()
+        await self.page.get_by_text(f"Signed in as {operator}").wait_for()
+
+    async def input_shown(self, workflow_id: str, marker: str, shot: str) -> bool:
+        """Whether the workflow page's input, as rendered, shows `marker` (waits for it)."""
+        await self.page.goto(f"{self.base_url}/namespaces/{NAMESPACE}/workflows/{workflow_id}")
+        found = self.page.get_by_text(marker, exact=False).first
+        try:
+            await found.wait_for(timeout=WAIT_S * 1000 / 2)
+            shown = True
+        except PlaywrightTimeout:
+            shown = False
+        await self.screenshot(shot)
+        return shown
 
     async def listed(self, query: str) -> set[str]:
         """The workflow ids the list shows for this filter, once it has loaded."""

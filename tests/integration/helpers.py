@@ -24,12 +24,15 @@ REVIEWER = "reviewer.rita"
 SECOND_REVIEWER = "reviewer.sam"
 
 
-async def cli(stack: Stack, *args: str, check: bool = True) -> CliResult:
-    """The raw `temporal` CLI, as an operator or intake system without our code would use it.
+async def cli(stack: Stack, *args: str, check: bool = True, codec: bool = True) -> CliResult:
+    """The raw `temporal` CLI, as an operator or intake system without our code would use it:
+    through the codec server with an operator's token (as the README shows), or without it
+    (`codec=False`: what anyone with access to the namespace alone would see).
 
     Run without blocking: the test's worker shares this event loop."""
+    flags = stack.codec.cli_flags() if codec else []
     process = await asyncio.create_subprocess_exec(
-        binary("temporal"), *args, "--address", stack.address,
+        binary("temporal"), *args, "--address", stack.address, *flags,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     async with asyncio.timeout(60):
@@ -93,9 +96,14 @@ async def history_events(handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]
     return list(history.events)
 
 
-def activity_input(event: HistoryEvent) -> Any:
+async def activity_input(stack: Stack, event: HistoryEvent) -> Any:
+    """The scheduled activity's first argument, decoded as the worker would (history holds it
+    encrypted)."""
     payload = event.activity_task_scheduled_event_attributes.input.payloads[0]
-    return json.loads(payload.data)
+    codec = stack.client.data_converter.payload_codec
+    assert codec is not None
+    [plain] = await codec.decode([payload])
+    return json.loads(plain.data)
 
 
 def scheduled(events: list[HistoryEvent], activity: str) -> list[HistoryEvent]:

@@ -65,7 +65,11 @@ async def test_departments_are_routed_in_parallel(stack: Stack) -> None:
 
     events = await history_events(handle)
     routes = scheduled(events, "route_to_department")
-    assert {activity_input(e)["department"] for e in routes} == {"billing", "clinical", "legal"}
+    assert {(await activity_input(stack, e))["department"] for e in routes} == {
+        "billing",
+        "clinical",
+        "legal",
+    }
     ids = {e.event_id for e in routes}
     completed = [
         e
@@ -97,9 +101,11 @@ async def test_no_resolution_reaches_the_outbox_before_approval(stack: Stack) ->
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
         and e.workflow_execution_signaled_event_attributes.signal_name == "compliance_decision"
     )
-    sends = [activity_input(e) for e in scheduled(events, "send_message")]
+    sends = [await activity_input(stack, e) for e in scheduled(events, "send_message")]
     resolution = [
-        e for e in scheduled(events, "send_message") if activity_input(e)["kind"] == "resolution"
+        e
+        for e in scheduled(events, "send_message")
+        if (await activity_input(stack, e))["kind"] == "resolution"
     ]
     assert len(resolution) == 1 and resolution[0].event_id > approved_at
     assert sends[0]["kind"] == "acknowledgement"

@@ -6,8 +6,10 @@ import asyncio
 import socket
 
 import httpx
+from temporalio.client import Client
 
 import clients
+from models.settings import Settings
 from tests.integration.conftest import Stack
 from tests.integration.helpers import approve, status_when
 from tests.support import intake, new_id
@@ -37,9 +39,14 @@ def value(metrics: str, name: str, label: str = "") -> float:
 async def test_metrics_port_shows_the_inquiry_counters_moving(stack: Stack) -> None:
     port = free_port()
     runtime = clients.metrics_runtime("127.0.0.1", port)
-    client = await clients.connect(env={"TEMPORAL_ADDRESS": stack.address}, runtime=runtime)
     settings = stack.settings.model_copy(update={"task_queue": new_id("metrics-queue")})
     url = f"http://127.0.0.1:{port}/metrics"
+    async with clients.data_keys(settings) as keys:
+        client = await clients.connect(keys, {"TEMPORAL_ADDRESS": stack.address}, runtime)
+        await count_inquiry_metrics(client, settings, url)
+
+
+async def count_inquiry_metrics(client: Client, settings: Settings, url: str) -> None:
     async with running_worker(client, settings):
         before = await scrape(url)
         payload = intake()

@@ -330,7 +330,7 @@ async def test_temporal_signaller_retries_until_the_signal_is_delivered(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = FlakyClient([RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b""), OSError()])
-    signaller = TemporalSignaller(client, attempts=3, first_backoff_s=0.01)  # type: ignore[arg-type]
+    signaller = TemporalSignaller.using(client, attempts=3, first_backoff_s=0.01)  # type: ignore[arg-type]
 
     with caplog.at_level(logging.INFO, logger="simulator"):
         await signaller.department_result("inquiry-INQ-7", PAYLOAD)
@@ -343,7 +343,7 @@ async def test_temporal_signaller_gives_up_quietly_when_the_workflow_is_gone(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = FlakyClient([RPCError("not found", RPCStatusCode.NOT_FOUND, b"")] * 3)
-    signaller = TemporalSignaller(client, attempts=3, first_backoff_s=0.01)  # type: ignore[arg-type]
+    signaller = TemporalSignaller.using(client, attempts=3, first_backoff_s=0.01)  # type: ignore[arg-type]
 
     await signaller.department_result("inquiry-INQ-7", PAYLOAD)
 

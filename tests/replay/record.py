@@ -204,7 +204,7 @@ async def main(argv: list[str] | None = None) -> None:
             todo[name] = path
     if not todo:
         return
-    async with await start_test_server() as env:
+    async with await start_test_server(keys=None) as env:
         for name, path in todo.items():
             await record(env, name, path)
             print(f"recorded {path.name}")

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-import clients
 from models.contract import workflow_id_for
 from tests.replay.record import HISTORIES, inquiry_id_for
 from workflows.inquiry import RegulatedInquiry
@@ -30,7 +30,8 @@ def load(path: Path, tamper: dict[str, str] | None = None) -> WorkflowHistory:
 
 
 async def replay(history: WorkflowHistory) -> None:
-    replayer = Replayer(workflows=[RegulatedInquiry], data_converter=clients.data_converter)
+    # Recorded unencrypted (record.py says why); the payload converter is the worker's.
+    replayer = Replayer(workflows=[RegulatedInquiry], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
 
 

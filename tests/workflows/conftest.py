@@ -8,13 +8,15 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from tests.support import data_keys
 from tests.workflows.server import start_test_server
 from tests.workflows.world import World
 
 
 @pytest.fixture(scope="session")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await start_test_server() as env:
+async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WorkflowEnvironment]:
+    keys = data_keys(tmp_path_factory.mktemp("keys"))
+    async with await start_test_server(keys) as env:
         yield env
 
 

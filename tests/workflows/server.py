@@ -8,10 +8,12 @@ import contextlib
 from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 import clients
+from encryption import DataKeys
 from tests.support import binary
 
 
@@ -31,10 +33,14 @@ async def wind_down(handle: WorkflowHandle[Any, Any]) -> None:
             await handle.terminate(reason="test finished")
 
 
-async def start_test_server() -> WorkflowEnvironment:
-    """The time-skipping test server with the contract's search attributes registered."""
+async def start_test_server(keys: DataKeys | None) -> WorkflowEnvironment:
+    """The time-skipping test server with the contract's search attributes registered.
+
+    With `keys`, clients and workers use the project's encrypting converter. Without, payloads
+    stay plain: only for recording replay histories, which must replay without this run's keys
+    (encryption changes payload bytes, never the workflow's commands)."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=clients.data_converter,
+        data_converter=clients.data_converter(keys) if keys else pydantic_data_converter,
         test_server_existing_path=binary("temporal-test-server"),
     )
     try:
