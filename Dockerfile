@@ -1,4 +1,5 @@
-# The worker and the department simulator (docker-compose.yml runs both from this image).
+# The worker, the codec server and the department simulator (docker-compose.yml runs all three
+# from this image). /var/lib/inquiries is the codec server's tokens volume, owned by the app user.
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -12,7 +13,8 @@ COPY . .
 # workflow sandbox would otherwise recompile the workflow modules for every run.
 RUN pip install . \
     && python -m compileall -q workflows models activities simulator triage encryption clients.py worker.py codec_server.py \
-    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app \
+    && mkdir -p /var/lib/inquiries && chown 10001 /var/lib/inquiries
 
 USER 10001
 CMD ["python", "worker.py"]

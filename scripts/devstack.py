@@ -30,7 +30,9 @@ from temporalio.client import Client  # noqa: E402
 
 import clients  # noqa: E402
 from activities.db import make_engine, migrate  # noqa: E402
+from activities.roster import load_roster  # noqa: E402
 from encryption import DataKeys, load_master_keys  # noqa: E402
+from encryption.access import add_token  # noqa: E402
 from models.contract import Department  # noqa: E402
 from workflows.visibility import ALL_KEYS  # noqa: E402
 
@@ -38,13 +40,16 @@ T = TypeVar("T")
 HOST = "127.0.0.1"
 SERVER_UP_S, SIMULATOR_UP_S, WORKER_UP_S = 30.0, 20.0, 90.0
 # The worker drains running activities for up to 30 s (worker.GRACEFUL_SHUTDOWN).
-STOP_GRACE_S = {"worker": 40.0, "simulator": 10.0, "temporal": 15.0}
+STOP_GRACE_S = {"worker": 40.0, "simulator": 10.0, "codec": 10.0, "temporal": 15.0}
+CODEC_UP_S = 20.0
+DEV_OPERATOR_TOKEN = "codec-operator-token"  # in the data folder: the dev operator's token
 WORKER_READY = "worker polling task queue"
 PORTS = (
     ("--port", "DEVSTACK_PORT", 7233, "Temporal"),
     ("--ui-port", "DEVSTACK_UI_PORT", 8233, "Temporal UI"),
     ("--simulator-port", "DEVSTACK_SIMULATOR_PORT", 8081, "simulator"),
     ("--metrics-port", "DEVSTACK_METRICS_PORT", 9464, "worker metrics"),
+    ("--codec-port", "DEVSTACK_CODEC_PORT", 8234, "codec server"),
 )
 # What the dev server says while its pollers and clients go away: expected, not news.
 SHUTDOWN_NOISE = ("level=WARN", "context canceled")
@@ -82,6 +87,14 @@ class Stack:
     @property
     def simulator_url(self) -> str:
         return f"http://{HOST}:{self.args.simulator_port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{HOST}:{self.args.ui_port}"
+
+    @property
+    def codec_url(self) -> str:
+        return f"http://{HOST}:{self.args.codec_port}"
 
     def request_stop(self) -> None:
         if self.halt.is_set() and self.stopping:
@@ -187,11 +200,6 @@ async def poll(attempt: Callable[[], Awaitable[T]], interval: float = 0.25) -> T
             await asyncio.sleep(interval)
 
 
-async def simulator_health(stack: Stack) -> None:
-    async with httpx.AsyncClient(timeout=2) as http:
-        (await http.get(f"{stack.simulator_url}/health")).raise_for_status()
-
-
 def child_env(stack: Stack) -> dict[str, str]:
     # Only our own server counts: the caller's TEMPORAL_* settings may point elsewhere.
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
@@ -201,6 +209,9 @@ def child_env(stack: Stack) -> dict[str, str]:
     env |= {"TEMPORAL_ADDRESS": stack.address, "TEMPORAL_NAMESPACE": "default"}
     env |= {"SIMULATOR_HOST": HOST, "SIMULATOR_PORT": str(stack.args.simulator_port)}
     env |= {"METRICS_HOST": HOST, "METRICS_PORT": str(stack.args.metrics_port)}
+    env.setdefault("INQUIRY_CODEC_TOKENS_FILE", str(stack.args.data_dir / "codec-tokens.json"))
+    env |= {"INQUIRY_CODEC_HOST": HOST, "INQUIRY_CODEC_PORT": str(stack.args.codec_port)}
+    env |= {"INQUIRY_CODEC_UI_ORIGIN": stack.ui_url}
     return env | {"PYTHONUNBUFFERED": "1"}
 
 
@@ -215,7 +226,8 @@ async def start(stack: Stack) -> Client:
     db = args.data_dir / "temporal.db"
     cmd = [str(temporal), "server", "start-dev", "--db-filename", str(db), "--ip", HOST]
     cmd += f"--port {args.port} --ui-port {args.ui_port} --log-level warn".split()
-    cmd += ["--ui-disable-news-fetch", *clients.search_attribute_flags()]
+    cmd += ["--ui-disable-news-fetch", "--ui-codec-endpoint", stack.codec_url]
+    cmd += clients.search_attribute_flags()
     await stack.spawn("temporal", cmd, child_env(stack))
     # One key ring for every process of the stack, made here before any of them could each
     # make their own (the stack is a development tool, whatever INQUIRY_ENV its children get).
@@ -231,21 +243,51 @@ async def start(stack: Stack) -> Client:
     own = {"TEMPORAL_ADDRESS": stack.address, "TEMPORAL_NAMESPACE": "default"}
     client = await stack.until(poll(lambda: clients.connect(keys, own)), SERVER_UP_S, "Temporal")
     await stack.spawn("simulator", [sys.executable, "-m", "simulator"], child_env(stack))
-    await stack.until(poll(lambda: simulator_health(stack)), SIMULATOR_UP_S, "The simulator")
+    await stack.until(
+        poll(lambda: health(f"{stack.simulator_url}/health")), SIMULATOR_UP_S, "The simulator"
+    )
     worker = await stack.spawn("worker", [sys.executable, "worker.py"], child_env(stack))
     await stack.until(worker.ready.wait(), WORKER_UP_S, "The worker")
+    dev_operator_token(stack, env)
+    await stack.spawn("codec", [sys.executable, "codec_server.py"], child_env(stack))
+    await stack.until(poll(lambda: health(f"{stack.codec_url}/health")), CODEC_UP_S, "The codec")
     return client
 
 
+def dev_operator_token(stack: Stack, env: dict[str, str]) -> None:
+    """A codec server token for the roster's first operator, made once and kept in the data
+    folder so the banner can show how to sign in (development only: production tokens are
+    handed out with `python -m encryption add-token`)."""
+    kept = stack.args.data_dir / DEV_OPERATOR_TOKEN
+    if kept.exists():
+        return
+    roster = load_roster(Path(env.get("ROSTER_PATH") or ROOT / "config" / "roster.toml"))
+    if not roster.operators:
+        return
+    token = add_token(Path(env["INQUIRY_CODEC_TOKENS_FILE"]), roster.operators[0].id)
+    fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(f"{roster.operators[0].id} {token}\n")
+
+
+async def health(url: str) -> None:
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        (await http.get(url)).raise_for_status()
+
+
 async def check(stack: Stack, client: Client) -> bool:
-    """The namespace has the contract's search attributes and the simulator answers."""
+    """The namespace has the contract's search attributes; the simulator and codec answer."""
     try:
         await clients.ensure_search_attributes(client, register=False)
-        await simulator_health(stack)
+        await health(f"{stack.simulator_url}/health")
+        await health(f"{stack.codec_url}/health")
     except (clients.SearchAttributesMissing, httpx.HTTPError) as exc:
         say(f"check failed: {exc}")
         return False
-    say(f"check passed: {len(ALL_KEYS)} search attributes registered, simulator healthy")
+    say(
+        f"check passed: {len(ALL_KEYS)} search attributes registered, "
+        "simulator and codec server healthy"
+    )
     return True
 
 
@@ -253,20 +295,33 @@ def banner(stack: Stack) -> str:
     args = stack.args
     queue = os.environ.get("INQUIRY_TASK_QUEUE", "regulated-inquiries")
     at = "" if args.port == 7233 else f"TEMPORAL_ADDRESS={stack.address} "
+    if args.data_dir.resolve() != (ROOT / "data").resolve():
+        # starter.py must share the stack's store and keys, or the worker cannot read its input.
+        env = child_env(stack)
+        at += f"DATABASE_URL={env['DATABASE_URL']} "
+        at += f"INQUIRY_MASTER_KEYS_FILE={env['INQUIRY_MASTER_KEYS_FILE']} "
     cli_at = "" if args.port == 7233 else f" --address {stack.address}"
     return f"""
-  Temporal UI   http://{HOST}:{args.ui_port}
+  Temporal UI   {stack.ui_url}
   Temporal      {stack.address} (namespace default, task queue {queue})
+  Codec server  {stack.codec_url} (payloads are encrypted: sign in to read them)
   Simulator     {stack.simulator_url} (GET /health, GET /_control/requests)
   Metrics       http://{HOST}:{args.metrics_port}/metrics (Prometheus)
   Data          {args.data_dir}
+
+  Read decoded inquiries in the UI: sign in at
+    {stack.codec_url}/login?next={stack.ui_url}
+  with the operator id and token in {args.data_dir / DEV_OPERATOR_TOKEN}, then in the UI's
+  codec server settings (the glasses icon, top right) tick "Include cross-origin credentials".
 
   Start an inquiry:
     .venv/bin/python starter.py sample > demo-1.json   # the example, received now
     {at}.venv/bin/python starter.py start demo-1.json
   or with the Temporal CLI:
     .venv/bin/temporal workflow start{cli_at} --type RegulatedInquiry --task-queue {queue} \\
-      --workflow-id inquiry-DEMO-1 --input-file demo-1.json
+      --workflow-id inquiry-DEMO-1 --input-file demo-1.json \\
+      --codec-endpoint {stack.codec_url} --codec-header X-Inquiry-Id=DEMO-1 \\
+      --codec-auth "Bearer $(cut -d' ' -f2 {args.data_dir / DEV_OPERATOR_TOKEN})"
   Approve its draft:
     {at}.venv/bin/python starter.py decide DEMO-1 --reviewer reviewer.rita --approve
 

@@ -3,6 +3,7 @@ with the code's configuration and the contract's search attributes. No Docker en
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ SECRETS = {
     "BILLING_TOKEN": "billing-token",
     "CLINICAL_TOKEN": "clinical-token",
     "LEGAL_TOKEN": "legal-token",
+    "INQUIRY_MASTER_KEYS": json.dumps({"active": "k1", "keys": {"k1": "A" * 43 + "="}}),
 }
 # What temporalio.envconfig reads (besides TEMPORAL_GRPC_META_*); it exports no such list.
 ENVCONFIG_VARS = {
@@ -134,3 +136,36 @@ def test_admin_job_registers_the_contract_search_attributes(services: dict[str, 
     registered = environment(services["temporal-admin-tools"])["SEARCH_ATTRIBUTES"].split()
     assert sorted(registered) == sorted(expected)
     assert len(registered) == 8
+
+
+def test_every_process_that_encrypts_shares_the_master_keys_and_the_data_key_store(
+    services: dict[str, Any],
+) -> None:
+    sharing = [environment(services[name]) for name in ("worker", "simulator", "codec-server")]
+    assert {env["INQUIRY_MASTER_KEYS"] for env in sharing} == {SECRETS["INQUIRY_MASTER_KEYS"]}
+    assert len({env["DATABASE_URL"] for env in sharing}) == 1
+    for env in sharing:
+        assert Settings.model_validate(env).load_master_keys().active_id == "k1"
+
+
+def test_the_ui_decodes_through_the_codec_server_that_answers_its_origin(
+    services: dict[str, Any],
+) -> None:
+    ui = environment(services["temporal-ui"])
+    settings = Settings.model_validate(environment(services["codec-server"]))
+    codec_at = published(services["codec-server"])[settings.codec_port]
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == f"http://{codec_at}"
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    assert settings.codec_ui_origin == f"http://{published(services['temporal-ui'])[8080]}"
+
+
+def published(service: dict[str, Any]) -> dict[int, str]:
+    """Container port -> the host address it is published at, in either syntax compose prints."""
+    found = {}
+    for port in service["ports"]:
+        if isinstance(port, dict):
+            found[int(port["target"])] = f"{port.get('host_ip', '0.0.0.0')}:{port['published']}"
+        else:
+            host_ip, host_port, target = port.split("/")[0].rsplit(":", 2)
+            found[int(target)] = f"{host_ip}:{host_port}"
+    return found

@@ -39,6 +39,7 @@ def ports() -> dict[str, int]:
         "--ui-port": free_port(),
         "--simulator-port": free_port(),
         "--metrics-port": free_port(),
+        "--codec-port": free_port(),
     }
 
 
@@ -75,6 +76,9 @@ def test_check_brings_the_stack_up_and_down_and_keeps_data_in_the_data_folder(
     assert "[worker]" in done.stdout and "[simulator]" in done.stdout
     assert (data / "temporal.db").is_file()
     assert (data / "inquiries.db").is_file()
+    # The stack's secrets, made once for all its processes, readable by their owner only.
+    for secret in ("master-keys.json", "codec-tokens.json", "codec-operator-token"):
+        assert (data / secret).stat().st_mode & 0o077 == 0, secret
     assert all(port_is_free(port) for port in ports.values()), "a child outlived the stack"
 
 
