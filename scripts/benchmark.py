@@ -5,8 +5,8 @@
 Starts its own Temporal dev server, department simulator and worker (all on loopback, in a
 temporary folder), runs the given number of inquiries concurrently from intake to closed (each
 approved by a reviewer as soon as it awaits compliance), and prints figures: throughput, time
-to the compliance checkpoint and to closure (p50 / p95 / max), history size per inquiry, and the
-process's peak memory. Nothing here asserts: compare the figures between changes.
+to the compliance checkpoint and to closure (p50 / p95 / max), history events and bytes per
+inquiry, and the process's peak memory. Nothing here asserts: compare the figures between changes.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from worker import running_worker  # noqa: E402
 REVIEWER = "reviewer.rita"
 
 
-async def one_inquiry(env: WorkflowEnvironment, queue: str) -> tuple[float, float, int]:
+async def one_inquiry(env: WorkflowEnvironment, queue: str) -> tuple[float, float, int, int]:
     # One second of follow-up instead of a week, through the contract's own overrides.
     quick = {"survey_delay": "PT1S", "survey_reminder": "PT1S", "survey_window": "PT1S"}
     payload = intake(new_id("BENCH"), policy=quick)
@@ -57,7 +57,7 @@ async def one_inquiry(env: WorkflowEnvironment, queue: str) -> tuple[float, floa
     await handle.result()  # after one second of follow-up
     closed = time.perf_counter() - began
     history = await handle.fetch_history()
-    return held, closed, len(history.events)
+    return held, closed, len(history.events), sum(e.ByteSize() for e in history.events)
 
 
 def spread(values: list[float]) -> str:
@@ -87,7 +87,7 @@ async def main(inquiries: int, concurrency: int, latency: float) -> None:
             async with running_worker(env.client, settings):
                 gate = asyncio.Semaphore(concurrency)
 
-                async def bounded() -> tuple[float, float, int]:
+                async def bounded() -> tuple[float, float, int, int]:
                     async with gate:
                         return await one_inquiry(env, settings.task_queue)
 
@@ -103,6 +103,8 @@ async def main(inquiries: int, concurrency: int, latency: float) -> None:
     print(f"to checkpoint        {spread([r[0] for r in results])}")
     print(f"to closed            {spread([r[1] for r in results])} (incl. 1 s follow-up)")
     print(f"history events       mean {statistics.mean(r[2] for r in results):.0f} per inquiry")
+    kib = statistics.mean(r[3] for r in results) / 1024
+    print(f"history size         mean {kib:.1f} KiB per inquiry (events as stored)")
     print(f"peak memory (RSS)    {peak_mib:.0f} MiB (worker, simulator and client in one process)")
 
 
