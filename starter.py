@@ -33,9 +33,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import clients
 from activities.db import make_engine, migrate
+from activities.roster import load_roster
 from activities.surveys import SurveyNotRecorded, record_late_survey
 from activities.triage import ConfigError, evaluate, load_rules
-from encryption import KeyConfigError
+from encryption import EncryptionCodec, KeyConfigError
+from encryption.erasure import StillOpen, erase_customer
 from models.activities import TriageResult
 from models.contract import (
     SIGNAL_PAYLOADS,
@@ -296,6 +298,38 @@ def _validate(model: type[BaseModel], value: Any) -> Any:
         raise CommandError(f"invalid {model.__name__}: {describe(err)}") from None
 
 
+async def erase(client: Client, args: argparse.Namespace, out: TextIO) -> None:
+    """Erase a customer: destroy their inquiries' data keys and scrub the store (see
+    encryption/erasure.py). Only an operator of the roster may."""
+    settings = Settings()
+    if args.by not in {op.id for op in load_roster(settings.roster_path).operators}:
+        raise CommandError(f"--by must name an operator of the roster ({settings.roster_path})")
+    codec = client.data_converter.payload_codec
+    if not isinstance(codec, EncryptionCodec):
+        raise CommandError("this client does not encrypt: connect with clients.connect")
+
+    async def running(workflow_ids: list[str]) -> list[str]:
+        open_ = []
+        for workflow_id in workflow_ids:
+            try:
+                described = await client.get_workflow_handle(workflow_id).describe()
+            except RPCError as err:
+                if err.status == RPCStatusCode.NOT_FOUND:  # past retention: nothing runs
+                    continue
+                raise
+            if described.status == WorkflowExecutionStatus.RUNNING:
+                open_.append(workflow_id)
+        return open_
+
+    try:
+        report = await erase_customer(
+            codec.keys, args.customer, by=args.by, now=datetime.now(UTC), running=running
+        )
+    except StillOpen as err:
+        raise CommandError(str(err)) from None
+    _emit(out, report.model_dump())
+
+
 def _emit(out: TextIO, value: dict[str, Any]) -> None:
     out.write(json.dumps(value) + "\n")
 
@@ -473,6 +507,16 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--nps", type=int, help="0-10")
     sub.add_argument("--ces", type=int, help="1-7")
     sub.add_argument("--comment")
+
+    sub = add(
+        "erase",
+        "erase a customer: their closed inquiries become unreadable everywhere (crypto-shredding)"
+        " and the store keeps only facts under a pseudonym",
+        erase,
+        inquiry=False,
+    )
+    sub.add_argument("--customer", required=True, help="the customer_id of their intakes")
+    sub.add_argument("--by", required=True, help="the operator's staff id (roster operators)")
     return top
 
 

@@ -28,7 +28,8 @@ from activities.roster import RosterActivities
 from activities.store import OwnerLoad, StoreActivities
 from activities.surveys import SurveyActivities
 from activities.triage import TriageActivities
-from encryption import KeyConfigError
+from encryption import DataKeys, KeyConfigError
+from encryption.pseudonyms import Pseudonyms
 from models.settings import Settings
 from workflows.inquiry import RegulatedInquiry
 
@@ -42,7 +43,8 @@ def activities_for(
     settings: Settings, engine: Engine, http: httpx.AsyncClient, delivery: DeliveryAdapter
 ) -> list[Any]:
     """Every activity this worker runs, built with the clients it needs."""
-    store = StoreActivities(engine)
+    pseudonyms = Pseudonyms(DataKeys(engine, settings.load_master_keys()))
+    store = StoreActivities(engine, pseudonyms)
     surveys = SurveyActivities(engine)
     triage = TriageActivities(settings.triage_rules_path, settings.policy_path)
     roster = RosterActivities(settings.roster_path, OwnerLoad(engine))

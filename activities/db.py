@@ -233,10 +233,17 @@ def _v3_data_keys(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _v4_customer_ref(conn: Connection) -> None:
+    # A pseudonym of the customer (encryption/pseudonyms.py), so erasure can find their inquiries.
+    conn.execute(text("ALTER TABLE inquiry ADD COLUMN customer_ref VARCHAR(64)"))
+    conn.execute(text("CREATE INDEX ix_inquiry_customer_ref ON inquiry (customer_ref)"))
+
+
 MIGRATIONS: list[tuple[int, Migration]] = [
     (1, _v1_create_tables),
     (2, _v2_survey_answers),
     (3, _v3_data_keys),
+    (4, _v4_customer_ref),
 ]
 
 

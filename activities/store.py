@@ -27,6 +27,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.db import in_store
+from encryption.pseudonyms import Pseudonyms
 from models.activities import (
     AuditEvent,
     InquirySnapshot,
@@ -65,7 +66,7 @@ def insert_ignoring_duplicates(
 
 
 def register_inquiry(
-    *, session: Session, request: RegisterInquiryInput, now: datetime
+    *, session: Session, request: RegisterInquiryInput, customer_ref: str, now: datetime
 ) -> RegisterInquiryResult:
     """Claim `inquiry_id` for `request.run_id`, or report the run that claimed it first."""
     row: dict[str, Any] = {
@@ -73,6 +74,7 @@ def register_inquiry(
         "workflow_id": request.workflow_id,
         "first_run_id": request.run_id,
         "sector": request.sector.value,
+        "customer_ref": customer_ref,
         "stage": Stage.RECEIVED.value,
         "categories": [],
         "compliance_flags": [],
@@ -195,20 +197,24 @@ class OwnerLoad:
 class StoreActivities:
     """Registry and audit writes; built once in the worker with the store's engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, pseudonyms: Pseudonyms) -> None:
         self._engine = engine
+        self._pseudonyms = pseudonyms
 
     @activity.defn(name="register_inquiry")
     async def register_inquiry(self, request: RegisterInquiryInput) -> RegisterInquiryResult:
-        return await in_store(self._register, request)
+        customer_ref = await self._pseudonyms.of(request.customer_id)
+        return await in_store(self._register, request, customer_ref)
 
     @activity.defn(name="record_events")
     async def record_events(self, request: RecordInput) -> None:
         await in_store(self._record, request)
 
-    def _register(self, request: RegisterInquiryInput) -> RegisterInquiryResult:
+    def _register(self, request: RegisterInquiryInput, customer_ref: str) -> RegisterInquiryResult:
         with Session(self._engine) as session:
-            result = register_inquiry(session=session, request=request, now=datetime.now(UTC))
+            result = register_inquiry(
+                session=session, request=request, customer_ref=customer_ref, now=datetime.now(UTC)
+            )
             session.commit()
             return result
 

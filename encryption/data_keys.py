@@ -17,7 +17,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -64,6 +64,7 @@ class DataKey:
     key_id: str
     scope: str
     cipher: AESGCM
+    secret: bytes = field(repr=False)
 
 
 def _context(key_id: str, scope: str) -> bytes:
@@ -191,7 +192,7 @@ class DataKeys:
             if found is None:
                 raise
             return found
-        return DataKey(key_id, scope, AESGCM(plain))
+        return DataKey(key_id, scope, AESGCM(plain), plain)
 
     def _load_by_id(self, key_id: str) -> DataKey:
         found = self._select(DATA_KEY.c.key_id == key_id)
@@ -215,7 +216,7 @@ class DataKeys:
         if wrapped is None:
             raise DataKeyErased(f"data key {key_id} was erased")
         plain = self._master.unwrap(master_key_id, wrapped, _context(key_id, scope))
-        return DataKey(key_id, scope, AESGCM(plain))
+        return DataKey(key_id, scope, AESGCM(plain), plain)
 
     def _cached(self, table: OrderedDict[str, tuple[float, DataKey]], name: str) -> DataKey | None:
         entry = table.get(name)

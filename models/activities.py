@@ -147,6 +147,7 @@ class RegisterInquiryInput(Model):
     run_id: str
     sector: Sector
     received_at: datetime
+    customer_id: str  # stored only as a pseudonym
 
 
 class RegisterInquiryResult(Model):

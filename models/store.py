@@ -56,6 +56,8 @@ class InquiryRecord(SQLModel, table=True):
     # The run that owns this inquiry id; any later run with the same id is a duplicate.
     first_run_id: str = Field(max_length=64)
     sector: str = Field(max_length=32)
+    # A pseudonym of the customer id, never the id itself (encryption/pseudonyms.py).
+    customer_ref: str | None = Field(default=None, max_length=64, index=True)
     stage: str = Field(max_length=32, index=True)
     tier: int | None = None
     urgency: str | None = Field(default=None, max_length=16)

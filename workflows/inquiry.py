@@ -128,6 +128,7 @@ class RegulatedInquiry:
                 run_id=info.first_execution_run_id,
                 sector=case.intake.sector,
                 received_at=case.intake.received_at,
+                customer_id=case.intake.customer.customer_id,
             ),
             start_to_close_timeout=policies.LOCAL_TIMEOUT,
             retry_policy=policies.LOCAL_RETRY,

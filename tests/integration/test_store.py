@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -20,6 +21,8 @@ from activities.store import (
     find_inquiry,
     list_audit,
 )
+from encryption import DataKeys, LocalMasterKeys
+from encryption.pseudonyms import Pseudonyms
 from models.activities import (
     AuditEvent,
     InquirySnapshot,
@@ -41,6 +44,7 @@ def registration(inquiry_id: str = "INQ-1", run_id: str = "run-a") -> RegisterIn
         run_id=run_id,
         sector=Sector.HEALTHCARE,
         received_at=RECEIVED,
+        customer_id="CUST-1",
     )
 
 
@@ -70,12 +74,19 @@ def snapshot(version: int, inquiry_id: str = "INQ-1", **fields: object) -> Inqui
     return InquirySnapshot.model_validate(values | fields)
 
 
+MASTER = LocalMasterKeys({"k1": os.urandom(32)}, "k1")  # one ring for the module, like a worker's
+
+
+def store(engine: Engine) -> StoreActivities:
+    return StoreActivities(engine, Pseudonyms(DataKeys(engine, MASTER)))
+
+
 async def register(engine: Engine, request: RegisterInquiryInput) -> RegisterInquiryResult:
-    return await ActivityEnvironment().run(StoreActivities(engine).register_inquiry, request)
+    return await ActivityEnvironment().run(store(engine).register_inquiry, request)
 
 
 async def record(engine: Engine, request: RecordInput) -> None:
-    await ActivityEnvironment().run(StoreActivities(engine).record_events, request)
+    await ActivityEnvironment().run(store(engine).record_events, request)
 
 
 # --- migrations ------------------------------------------------------------------------------
@@ -269,3 +280,17 @@ async def test_open_inquiries_are_counted_per_owner_and_closed_ones_are_not(
         counts = count_open_by_owner(session=session, owner_ids=["ana", "bo", "dee"])
     assert counts == {"ana": 2, "bo": 0, "dee": 0}
     assert await OwnerLoad(db_engine)(["cy", "ana"]) == {"cy": 1, "ana": 2}
+
+
+async def test_the_registry_keeps_a_pseudonym_of_the_customer_never_the_id(
+    db_engine: Engine,
+) -> None:
+    activities = store(db_engine)
+    for inquiry_id in ("INQ-1", "INQ-2"):
+        await ActivityEnvironment().run(activities.register_inquiry, registration(inquiry_id))
+    with Session(db_engine) as session:
+        rows = [find_inquiry(session=session, inquiry_id=i) for i in ("INQ-1", "INQ-2")]
+    refs = {row.customer_ref for row in rows if row is not None}
+    assert len(refs) == 1, "one customer, one pseudonym"
+    [ref] = refs
+    assert ref is not None and ref.startswith("cust_") and "CUST-1" not in ref

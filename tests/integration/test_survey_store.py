@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
@@ -68,7 +68,9 @@ def given_inquiry(
             run_id="run-a",
             sector=Sector.HEALTHCARE,
             received_at=RECEIVED,
+            customer_id="CUST-1",
         ),
+        customer_ref="cust_test",
         now=RECEIVED,
     )
     apply_snapshot(
@@ -214,21 +216,30 @@ async def test_a_survey_answers_only_once_however_it_arrives(db_engine: Engine) 
     assert [(r.csat, r.late) for r in stored] == [(5, False)]
 
 
-def test_a_database_at_step_1_gains_the_survey_table_and_keeps_its_rows(
+def test_a_database_at_step_1_gains_every_later_step_and_keeps_its_rows(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = make_engine(db_url)
     try:
         monkeypatch.setattr(db, "MIGRATIONS", db.MIGRATIONS[:1])
         assert migrate(engine) == 1
-        with Session(engine) as session:
-            given_inquiry(session, surveys=0)
+        with engine.begin() as conn:  # a row as step 1 wrote it: its columns only
+            conn.execute(
+                text(
+                    "INSERT INTO inquiry (inquiry_id, workflow_id, first_run_id, sector, stage,"
+                    " categories, compliance_flags, sla_breached, version, received_at,"
+                    " created_at, updated_at) VALUES ('INQ-1', 'inquiry-INQ-1', 'run-a',"
+                    " 'healthcare', 'closed', '[]', '[]', false, 1, :at, :at, :at)"
+                ),
+                {"at": RECEIVED},
+            )
         monkeypatch.undo()
 
         assert migrate(engine) == db.MIGRATIONS[-1][0]
-        assert "survey_answer" in inspect(engine).get_table_names()
+        assert {"survey_answer", "data_key"} <= set(inspect(engine).get_table_names())
         with Session(engine) as session:
-            assert find_inquiry(session=session, inquiry_id="INQ-1") is not None
+            found = find_inquiry(session=session, inquiry_id="INQ-1")
+        assert found is not None and found.stage == "closed" and found.customer_ref is None
     finally:
         engine.dispose()
 

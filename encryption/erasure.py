@@ -1,0 +1,159 @@
+"""Erasing a customer (right to erasure): their inquiries can never be read again, anywhere,
+while the audit trail keeps its facts under the customer's pseudonym.
+
+- Temporal's history is immutable and may sit in backups: each of the customer's inquiries has
+  its own data key, and destroying it (crypto-shredding) makes every copy of that history
+  undecodable, through the codec server or otherwise.
+- The store: outbox messages lose recipient, subject and body; survey answers lose their
+  comment; audit rows lose the free text people wrote (notes, comments, reasons given by staff).
+  What happened, when, by whom and at which stage stays: HIPAA keeps audit records six years.
+- Each inquiry's trail gets a `customer_erased` row naming the operator and the pseudonym.
+
+Only closed inquiries are erased: an open one would stop at its next step, unable to read its
+own state. Withdraw it first. Erasing again finds nothing more to do and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from activities.store import record_events
+from encryption.data_keys import DataKeys
+from encryption.pseudonyms import Pseudonyms
+from models.activities import AuditEvent
+from models.contract import Stage
+from models.store import AuditRecord, InquiryRecord, OutboxRecord, SurveyAnswerRecord
+
+ERASED = "[erased]"
+# Free text people write into the trail; a reason the system gave names only rules and clocks.
+WRITTEN_BY_PEOPLE = ("text", "note", "comment", "summary")
+SYSTEM_ACTORS = ("system", "policy", "intake")
+
+
+class StillOpen(RuntimeError):
+    """Some of the customer's inquiries are still running; nothing was erased."""
+
+    def __init__(self, inquiry_ids: Sequence[str]) -> None:
+        super().__init__(
+            "still open, withdraw or close them first (nothing was erased): "
+            + ", ".join(inquiry_ids)
+        )
+
+
+class ErasureReport(BaseModel):
+    customer: str  # the pseudonym; the customer id itself is never printed or stored
+    inquiries: list[str]
+    data_keys_destroyed: int
+    messages_scrubbed: int
+    survey_comments_removed: int
+    audit_rows_scrubbed: int
+
+
+async def erase_customer(
+    keys: DataKeys,
+    customer_id: str,
+    *,
+    by: str,
+    now: datetime,
+    running: Callable[[list[str]], Awaitable[list[str]]],
+) -> ErasureReport:
+    """Erase everything of `customer_id`; `running` says which of these workflow ids still run."""
+    pseudonym = await Pseudonyms(keys).of(customer_id)
+    inquiries = await asyncio.to_thread(_inquiries_of, keys.engine, pseudonym)
+    still = await running([workflow_id for _, workflow_id in inquiries])
+    if still:
+        raise StillOpen([inquiry_id for inquiry_id, wf in inquiries if wf in still])
+    destroyed = await asyncio.to_thread(keys.erase, [wf for _, wf in inquiries])
+    return await asyncio.to_thread(_scrub, keys.engine, pseudonym, inquiries, destroyed, by, now)
+
+
+def _inquiries_of(engine: Engine, pseudonym: str) -> list[tuple[str, str]]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(InquiryRecord.inquiry_id, InquiryRecord.workflow_id)
+            .where(InquiryRecord.customer_ref == pseudonym)
+            .order_by(col(InquiryRecord.inquiry_id))
+        ).all()
+    return [(inquiry_id, workflow_id) for inquiry_id, workflow_id in rows]
+
+
+def _scrub(
+    engine: Engine,
+    pseudonym: str,
+    inquiries: list[tuple[str, str]],
+    destroyed: int,
+    by: str,
+    now: datetime,
+) -> ErasureReport:
+    ids = [inquiry_id for inquiry_id, _ in inquiries]
+    with Session(engine) as session:
+        messages = session.connection().execute(
+            update(OutboxRecord)
+            .where(col(OutboxRecord.inquiry_id).in_(ids), col(OutboxRecord.body) != ERASED)
+            .values(recipient=ERASED, subject=ERASED, body=ERASED)
+        )
+        comments = session.connection().execute(
+            update(SurveyAnswerRecord)
+            .where(
+                col(SurveyAnswerRecord.inquiry_id).in_(ids),
+                col(SurveyAnswerRecord.comment).is_not(None),
+            )
+            .values(comment=None)
+        )
+        scrubbed = 0
+        for row in session.exec(select(AuditRecord).where(col(AuditRecord.inquiry_id).in_(ids))):
+            detail = _without_free_text(row.detail, row.actor)
+            if detail != row.detail:
+                row.detail = detail
+                session.add(row)
+                scrubbed += 1
+        stages = dict(
+            session.exec(
+                select(InquiryRecord.inquiry_id, InquiryRecord.stage).where(
+                    col(InquiryRecord.inquiry_id).in_(ids)
+                )
+            ).all()
+        )
+        record_events(
+            session=session,
+            events=[
+                AuditEvent(
+                    event_key=f"erasure:{uuid.uuid4().hex}",
+                    inquiry_id=inquiry_id,
+                    workflow_id=workflow_id,
+                    at=now,
+                    actor=by,
+                    action="customer_erased",
+                    stage=Stage(stages[inquiry_id]),
+                    detail={"customer": pseudonym, "data_key_destroyed": True},
+                )
+                for inquiry_id, workflow_id in inquiries
+            ],
+        )
+        session.commit()
+    return ErasureReport(
+        customer=pseudonym,
+        inquiries=ids,
+        data_keys_destroyed=destroyed,
+        messages_scrubbed=messages.rowcount or 0,
+        survey_comments_removed=comments.rowcount or 0,
+        audit_rows_scrubbed=scrubbed,
+    )
+
+
+def _without_free_text(detail: dict[str, Any], actor: str) -> dict[str, Any]:
+    personal = set(WRITTEN_BY_PEOPLE)
+    if actor not in SYSTEM_ACTORS:
+        personal.add("reason")
+    return {
+        key: ERASED if key in personal and value not in (None, "", ERASED) else value
+        for key, value in detail.items()
+    }
