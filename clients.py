@@ -63,7 +63,13 @@ async def open_keys(settings: Settings) -> DataKeys:
     master = settings.load_master_keys()
     engine = make_engine(settings.database_url)
     await asyncio.to_thread(migrate, engine)
-    return DataKeys(engine, master)
+    keys = DataKeys(engine, master)
+    try:
+        await keys.check()
+    except BaseException:
+        engine.dispose()
+        raise
+    return keys
 
 
 async def connect(

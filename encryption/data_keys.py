@@ -33,10 +33,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from encryption.master import KEY_BYTES, MasterKeys
+from encryption.master import KEY_BYTES, KeyConfigError, MasterKeys
 from models.store import UtcDateTime
 
 SHARED_SCOPE = "-shared-"
+CHECK_SCOPE = "-check-"  # a key used for nothing but proving the ring opens this store
 
 _metadata = MetaData()
 DATA_KEY = Table(
@@ -109,6 +110,21 @@ class DataKeys:
             cached = await asyncio.to_thread(self._load_by_id, key_id)
             self._remember(cached)
         return cached
+
+    async def check(self) -> None:
+        """Refuse a master key ring that cannot open the keys already in this store (a wrong or
+        missing key file), before any inquiry meets it: KeyConfigError naming the master key."""
+        try:
+            await self.for_scope(CHECK_SCOPE)
+        except KeyError as missing:
+            raise KeyConfigError(
+                f"the store's data keys are wrapped by master key {missing}, which is not in "
+                "the configured ring"
+            ) from None
+        except ValueError:
+            raise KeyConfigError(
+                "the configured master keys do not open the data keys in this store"
+            ) from None
 
     # --- operators' acts ----------------------------------------------------------------------
 

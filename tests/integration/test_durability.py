@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from models.settings import Settings
 from tests.integration.conftest import Stack
 from tests.integration.helpers import REVIEWER, approve, status_when
 from tests.support import intake, new_id
@@ -13,9 +12,7 @@ async def test_a_new_worker_carries_on_with_the_same_owner_after_a_restart(
     stack: Stack,
 ) -> None:
     # A task queue of its own, so only the workers of this test can pick the inquiry up.
-    settings = Settings.model_validate(
-        {**_env(stack.settings), "INQUIRY_TASK_QUEUE": new_id("restart-queue")}
-    )
+    settings = stack.settings.model_copy(update={"task_queue": new_id("restart-queue")})
     payload = intake()
     async with running_worker(stack.client, settings):
         handle = await stack.client.start_workflow(
@@ -33,13 +30,3 @@ async def test_a_new_worker_carries_on_with_the_same_owner_after_a_restart(
     assert outcome["owner"] == before.owner
     assert [o["owner_id"] for o in outcome["owner_history"]] == [before.owner]
     assert outcome["approved_by"] == [REVIEWER]
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        "DATABASE_URL": settings.database_url,
-        "BILLING_URL": str(settings.billing_url),
-        "CLINICAL_URL": str(settings.clinical_url),
-        "LEGAL_URL": str(settings.legal_url),
-        "POLICY_PATH": str(settings.policy_path),
-    }

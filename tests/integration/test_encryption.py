@@ -191,3 +191,14 @@ def test_a_bad_key_configuration_is_named_without_showing_a_key(text: str, named
     with pytest.raises(KeyConfigError, match=named) as refused:
         LocalMasterKeys.from_json(text, "INQUIRY_MASTER_KEYS")
     assert "c2hvcnQ" not in str(refused.value)
+
+
+async def test_a_ring_that_cannot_open_the_stores_keys_is_refused_before_any_inquiry(
+    db_engine: Engine,
+) -> None:
+    await DataKeys(db_engine, ring("k1")).check()  # the first ring makes the store's keys
+
+    with pytest.raises(KeyConfigError, match="master key 'k1'"):
+        await DataKeys(db_engine, ring("k2")).check()
+    with pytest.raises(KeyConfigError, match="do not open"):
+        await DataKeys(db_engine, ring("k1")).check()  # same name, another key
