@@ -35,7 +35,7 @@ from commands.common import (
 )
 from commands.inspect import list_inquiries, status
 from commands.intake import EXAMPLES, sample, start
-from commands.records import erase, record_survey
+from commands.records import erase, purge, record_survey
 from encryption import KeyConfigError
 from models.contract import (
     ComplianceFlag,
@@ -219,6 +219,14 @@ def parser() -> argparse.ArgumentParser:
         inquiry=False,
     )
     sub.add_argument("--customer", required=True, help="the customer_id of their intakes")
+    sub.add_argument("--by", required=True, help="the operator's staff id (roster operators)")
+
+    sub = add(
+        "purge",
+        "retention: erase every inquiry closed longer ago than INQUIRY_RETENTION (run daily)",
+        purge,
+        inquiry=False,
+    )
     sub.add_argument("--by", required=True, help="the operator's staff id (roster operators)")
     return top
 

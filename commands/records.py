@@ -21,7 +21,7 @@ from commands.common import (
     validate,
 )
 from encryption import EncryptionCodec
-from encryption.erasure import StillOpen, erase_customer
+from encryption.erasure import StillOpen, erase_customer, purge_expired
 from models.contract import (
     SurveyResponse,
 )
@@ -70,12 +70,7 @@ def record_survey(client: Client | None, args: argparse.Namespace, out: TextIO) 
 async def erase(client: Client, args: argparse.Namespace, out: TextIO) -> None:
     """Erase a customer: destroy their inquiries' data keys and scrub the store (see
     encryption/erasure.py). Only an operator of the roster may."""
-    settings = Settings()
-    if args.by not in {op.id for op in load_roster(settings.roster_path).operators}:
-        raise CommandError(f"--by must name an operator of the roster ({settings.roster_path})")
-    codec = client.data_converter.payload_codec
-    if not isinstance(codec, EncryptionCodec):
-        raise CommandError("this client does not encrypt: connect with clients.connect")
+    codec = _operator_codec(client, Settings(), args.by)
 
     async def running(workflow_ids: list[str]) -> list[str]:
         open_ = []
@@ -97,3 +92,24 @@ async def erase(client: Client, args: argparse.Namespace, out: TextIO) -> None:
     except StillOpen as err:
         raise CommandError(str(err)) from None
     emit(out, report.model_dump())
+
+
+def _operator_codec(client: Client, settings: Settings, by: str) -> EncryptionCodec:
+    """The client's codec, for an act only an operator of the roster may do."""
+    if by not in {op.id for op in load_roster(settings.roster_path).operators}:
+        raise CommandError(f"--by must name an operator of the roster ({settings.roster_path})")
+    codec = client.data_converter.payload_codec
+    if not isinstance(codec, EncryptionCodec):
+        raise CommandError("this client does not encrypt: connect with clients.connect")
+    return codec
+
+
+async def purge(client: Client, args: argparse.Namespace, out: TextIO) -> None:
+    """Retention: erase every inquiry closed longer ago than INQUIRY_RETENTION (run daily)."""
+    settings = Settings()
+    codec = _operator_codec(client, settings, args.by)
+    now = datetime.now(UTC)
+    report = await purge_expired(
+        codec.keys, closed_before=now - settings.retention, by=args.by, now=now
+    )
+    emit(out, report.model_dump(exclude={"customer"}))

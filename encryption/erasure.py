@@ -11,6 +11,9 @@ while the audit trail keeps its facts under the customer's pseudonym.
 
 Only closed inquiries are erased: an open one would stop at its next step, unable to read its
 own state. Withdraw it first. Erasing again finds nothing more to do and says so.
+
+Retention (`purge_expired`) does the same to every inquiry closed longer ago than the configured
+period (`INQUIRY_RETENTION`), with a `retention_purged` row instead: run it daily.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from activities.store import record_events
-from encryption.data_keys import DataKeys
+from encryption.data_keys import DATA_KEY, DataKeys
 from encryption.pseudonyms import Pseudonyms
 from models.activities import AuditEvent
 from models.contract import Stage
@@ -49,7 +52,7 @@ class StillOpen(RuntimeError):
 
 
 class ErasureReport(BaseModel):
-    customer: str  # the pseudonym; the customer id itself is never printed or stored
+    customer: str | None = None  # the pseudonym; the customer id is never printed or stored
     inquiries: list[str]
     data_keys_destroyed: int
     messages_scrubbed: int
@@ -72,7 +75,38 @@ async def erase_customer(
     if still:
         raise StillOpen([inquiry_id for inquiry_id, wf in inquiries if wf in still])
     destroyed = await asyncio.to_thread(keys.erase, [wf for _, wf in inquiries])
-    return await asyncio.to_thread(_scrub, keys.engine, pseudonym, inquiries, destroyed, by, now)
+    detail = {"customer": pseudonym, "data_key_destroyed": True}
+    report = await asyncio.to_thread(
+        _scrub, keys.engine, inquiries, destroyed, by, now, "customer_erased", detail
+    )
+    return report.model_copy(update={"customer": pseudonym})
+
+
+async def purge_expired(
+    keys: DataKeys, *, closed_before: datetime, by: str, now: datetime
+) -> ErasureReport:
+    """Erase every inquiry closed before `closed_before` whose data key still lives."""
+    inquiries = await asyncio.to_thread(_expired, keys.engine, closed_before)
+    destroyed = await asyncio.to_thread(keys.erase, [wf for _, wf in inquiries])
+    detail = {"closed_before": closed_before.isoformat(), "data_key_destroyed": True}
+    return await asyncio.to_thread(
+        _scrub, keys.engine, inquiries, destroyed, by, now, "retention_purged", detail
+    )
+
+
+def _expired(engine: Engine, closed_before: datetime) -> list[tuple[str, str]]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(InquiryRecord.inquiry_id, InquiryRecord.workflow_id)
+            .join(DATA_KEY, DATA_KEY.c.scope == InquiryRecord.workflow_id)
+            .where(
+                col(InquiryRecord.closed_at).is_not(None),
+                col(InquiryRecord.closed_at) < closed_before,
+                DATA_KEY.c.wrapped.is_not(None),
+            )
+            .order_by(col(InquiryRecord.inquiry_id))
+        ).all()
+    return [(inquiry_id, workflow_id) for inquiry_id, workflow_id in rows]
 
 
 def _inquiries_of(engine: Engine, pseudonym: str) -> list[tuple[str, str]]:
@@ -87,11 +121,12 @@ def _inquiries_of(engine: Engine, pseudonym: str) -> list[tuple[str, str]]:
 
 def _scrub(
     engine: Engine,
-    pseudonym: str,
     inquiries: list[tuple[str, str]],
     destroyed: int,
     by: str,
     now: datetime,
+    action: str,
+    detail: dict[str, Any],
 ) -> ErasureReport:
     ids = [inquiry_id for inquiry_id, _ in inquiries]
     with Session(engine) as session:
@@ -110,9 +145,9 @@ def _scrub(
         )
         scrubbed = 0
         for row in session.exec(select(AuditRecord).where(col(AuditRecord.inquiry_id).in_(ids))):
-            detail = _without_free_text(row.detail, row.actor)
-            if detail != row.detail:
-                row.detail = detail
+            kept = _without_free_text(row.detail, row.actor)
+            if kept != row.detail:
+                row.detail = kept
                 session.add(row)
                 scrubbed += 1
         stages = dict(
@@ -131,16 +166,15 @@ def _scrub(
                     workflow_id=workflow_id,
                     at=now,
                     actor=by,
-                    action="customer_erased",
+                    action=action,
                     stage=Stage(stages[inquiry_id]),
-                    detail={"customer": pseudonym, "data_key_destroyed": True},
+                    detail=detail,
                 )
                 for inquiry_id, workflow_id in inquiries
             ],
         )
         session.commit()
     return ErasureReport(
-        customer=pseudonym,
         inquiries=ids,
         data_keys_destroyed=destroyed,
         messages_scrubbed=messages.rowcount or 0,

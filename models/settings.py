@@ -75,6 +75,10 @@ class Settings(BaseSettings):
                 raise ValueError(f"set {', '.join(missing)} in production")
         return self
 
+    # How long a closed inquiry's personal data is kept (`starter.py purge`, run daily); the audit
+    # facts stay. Temporal's own history goes after the namespace's retention.
+    retention: timedelta = Field(default=timedelta(days=365), alias="INQUIRY_RETENTION")
+
     # The codec server (codec_server.py) for the Temporal UI and CLI.
     codec_host: str = Field(default="127.0.0.1", alias="INQUIRY_CODEC_HOST")
     codec_port: int = Field(default=8234, ge=1, le=65535, alias="INQUIRY_CODEC_PORT")

@@ -8,16 +8,21 @@ import base64
 import io
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import Session, col, select
+from temporalio.client import Client
 
+import clients
 import starter
 from models.contract import workflow_id_for
 from models.store import AuditRecord, InquiryRecord, OutboxRecord, SurveyAnswerRecord
 from tests.integration.conftest import Stack
 from tests.integration.helpers import approve, audit, cli, start, status_when
 from tests.support import intake, new_id
+from worker import running_worker
 
 OPERATOR = "operator.oona"
 
@@ -109,3 +114,50 @@ async def test_an_open_inquiry_stops_the_erasure_before_anything_is_destroyed(
         base64.b64encode(b"binary/encrypted").decode()
     )
     await approve(handle)
+
+
+async def test_retention_purges_only_inquiries_closed_longer_ago_than_the_setting(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A store of its own: a purge with no retention at all would reach the session's inquiries.
+    settings = stack.settings.model_copy(
+        update={
+            "task_queue": new_id("retention-queue"),
+            "database_url": f"sqlite:///{tmp_path / 'retention.db'}",
+        }
+    )
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("INQUIRY_MASTER_KEYS_FILE", str(settings.master_keys_file))
+    closed, still_open = intake(new_id("OLD")), intake(new_id("NEW"))
+    async with clients.data_keys(settings) as keys:
+        client = await clients.connect(keys, {"TEMPORAL_ADDRESS": stack.address})
+        async with running_worker(client, settings):
+            for payload in (closed, still_open):
+                await client.start_workflow(
+                    "RegulatedInquiry", payload, id=workflow_id_for(payload["inquiry_id"]),
+                    task_queue=settings.task_queue,
+                )  # fmt: skip
+            handle = client.get_workflow_handle(workflow_id_for(closed["inquiry_id"]))
+            await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+            await handle.signal("withdraw", {"by": "agent.ana", "reason": "customer asked"})
+            await status_when(handle, lambda s: s.stage == "withdrawn")
+
+            monkeypatch.setenv("INQUIRY_RETENTION", "P1D")
+            kept = await purge(client)
+            monkeypatch.setenv("INQUIRY_RETENTION", "PT0S")
+            purged = await purge(client)
+            again = await purge(client)
+            await client.get_workflow_handle(workflow_id_for(still_open["inquiry_id"])).signal(
+                "withdraw", {"by": "agent.ana", "reason": "test finished"}
+            )
+
+    assert kept["inquiries"] == []
+    assert purged["inquiries"] == [closed["inquiry_id"]] and purged["data_keys_destroyed"] == 1
+    assert again["inquiries"] == []
+
+
+async def purge(client: Client) -> dict[str, Any]:
+    out = io.StringIO()
+    assert await starter.main(["purge", "--by", OPERATOR], client=client, out=out) == 0
+    result: dict[str, Any] = json.loads(out.getvalue())
+    return result
