@@ -53,7 +53,7 @@ async def document(case: Case, drained: Callable[[], bool]) -> None:
 
 async def _tell_owner_of_held_events(case: Case, err: ActivityError) -> bool:
     """Whether the owner could be told; the cause is named by its type, never its text."""
-    cause = getattr(err.cause, "type", None) or type(err.cause).__name__
+    cause = outbox.cause_of(err)
     what = (
         f"the audit trail could not be written ({cause}); {len(case.pending)} events are "
         "held and written as soon as the store accepts them"

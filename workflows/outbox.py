@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities.messaging import MessagingActivities
@@ -67,13 +68,28 @@ async def to_staff(
 
 
 async def send(case: Case, message: OutboxMessage, retry: RetryPolicy | None = None) -> str:
-    receipt = await workflow.execute_activity_method(
-        MessagingActivities.send_message,
-        message,
-        start_to_close_timeout=policies.DELIVERY_TIMEOUT,
-        retry_policy=retry or policies.DELIVERY_RETRY,
-        summary=f"send {message.kind.replace('_', ' ')}",
-    )
+    """Send `message` once. With the default retry, a send that keeps failing for a retryable
+    reason is held: recorded, the owner told once (a customer's message), and sent again after
+    DELIVERY_PAUSE until it goes. A refusal (non-retryable), or any failure with `retry` given,
+    raises ActivityError for the caller to handle."""
+    held = False
+    while True:
+        try:
+            receipt = await workflow.execute_activity_method(
+                MessagingActivities.send_message,
+                message,
+                start_to_close_timeout=policies.DELIVERY_TIMEOUT,
+                retry_policy=retry or policies.DELIVERY_RETRY,
+                summary=f"send {message.kind.replace('_', ' ')}",
+            )
+            break
+        except ActivityError as err:
+            if retry is not None or err.retry_state != RetryState.MAXIMUM_ATTEMPTS_REACHED:
+                raise  # the caller's own bound, or a refusal no retry can mend
+            if not held:
+                held = True
+                await _held(case, message, cause_of(err))
+            await workflow.sleep(policies.DELIVERY_PAUSE, summary="delivery retry pause")
     case.record(
         workflow.now(),
         SYSTEM,
@@ -81,3 +97,28 @@ async def send(case: Case, message: OutboxMessage, retry: RetryPolicy | None = N
         {"kind": message.kind, "audience": message.audience, "message_key": receipt.message_key},
     )
     return receipt.message_key
+
+
+async def _held(case: Case, message: OutboxMessage, cause: str) -> None:
+    detail = {
+        "kind": message.kind,
+        "audience": message.audience,
+        "message_key": message.message_key,
+        "cause": cause,
+    }
+    case.record(workflow.now(), SYSTEM, "delivery_held", detail)
+    if message.audience != "customer":
+        return  # a staff message: telling the owner would go the same way
+    what = (
+        f"the {message.kind.replace('_', ' ')} to the customer could not be delivered ({cause}); "
+        "it is sent again every few minutes until the channel takes it"
+    )
+    try:
+        await to_owner(case, what, retry=policies.NOTICE_RETRY)
+    except ActivityError:
+        pass  # recorded above; the owner's inbox is down too
+
+
+def cause_of(err: ActivityError) -> str:
+    """An activity failure named by its type, never its text (which may quote a value)."""
+    return getattr(err.cause, "type", None) or type(err.cause).__name__

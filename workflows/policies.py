@@ -44,13 +44,18 @@ DEPARTMENT_RETRY = RetryPolicy(
     non_retryable_error_types=["DepartmentRejected", "DepartmentProtocolError"],
 )
 
-# Delivery adapters may be slow (a mail relay), and a message must eventually go out.
+# Delivery adapters may be slow (a mail relay) or down for hours, and a message must still go
+# out. Each send is bounded (six attempts over about a minute); then the workflow records the
+# message as held, tells the owner once (for a customer's message), and sends again after
+# DELIVERY_PAUSE, for as long as it takes: no activity retries forever, nothing is dropped.
 DELIVERY_TIMEOUT = timedelta(minutes=2)
 DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=6,
 )
+DELIVERY_PAUSE = timedelta(minutes=15)
 
 # Actors that are the system itself rather than a person, as written to the audit trail.
 SYSTEM = "system"

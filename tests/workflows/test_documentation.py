@@ -48,3 +48,28 @@ async def test_a_refusing_store_holds_the_events_tells_the_owner_once_and_loses_
     assert [e.detail["to"] for e in documented][:3] == ["triaged", "routing", "drafting"]
     assert current.owner == held.owner
     assert (await handle.describe()).status is not None
+
+
+async def test_a_customer_channel_that_stays_down_holds_the_message_and_tells_the_owner_once(
+    env: WorkflowEnvironment, world: World
+) -> None:
+    world.customer_channel_down = True
+    handle = await world.start(support.intake())
+    await env.sleep(timedelta(minutes=10))  # past every attempt of the first send
+
+    await drive.wait_for(handle, lambda s: len(world.sent("owner_notice")) > 0, "owner told")
+    assert world.refused_deliveries == policies.DELIVERY_RETRY.maximum_attempts
+    [notice] = world.sent("owner_notice")
+    assert "acknowledgement to the customer could not be delivered (DeliveryFailed)" in notice.body
+    assert "jordan@" not in notice.body and "550" not in notice.body
+
+    await env.sleep(policies.DELIVERY_PAUSE * 2)  # still down: tried again, told no more
+    assert world.refused_deliveries == 3 * policies.DELIVERY_RETRY.maximum_attempts
+    assert len(world.sent("owner_notice")) == 1
+
+    world.customer_channel_down = False
+    await env.sleep(policies.DELIVERY_PAUSE)
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    assert len(world.sent("acknowledgement")) == 1
+    [held] = await world.actions_done("delivery_held", 1)
+    assert held.detail["cause"] == "DeliveryFailed" and "550" not in str(held.detail)

@@ -197,6 +197,8 @@ class World:
     first_run_id: str | None = None  # set: register_inquiry says the id ran before
     store_refuses: bool = False  # set: record_events fails every attempt
     refused_writes: int = 0
+    customer_channel_down: bool = False  # set: every message to the customer fails to deliver
+    refused_deliveries: int = 0
     # set to n: each owner notice is held until n have been asked for, so they overlap
     owner_notices_together: int = 0
     _notices_due: asyncio.Event = field(default_factory=asyncio.Event)
@@ -384,6 +386,11 @@ class World:
         @activity.defn(name="send_message")
         async def send_message(message: OutboxMessage) -> MessageReceipt:
             world.calls.append("send_message")
+            if world.customer_channel_down and message.audience == "customer":
+                world.refused_deliveries += 1
+                raise ApplicationError(
+                    f"relay said 550 for {message.recipient}", type="DeliveryFailed"
+                )
             world.sent_at[message.message_key] = activity.info().current_attempt_scheduled_time
             world.messages.append(message)
             if message.kind == "owner_notice":
