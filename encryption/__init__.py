@@ -18,7 +18,7 @@ Payloads without an encrypted encoding (plain JSON from a raw client) decode unc
 contract promises. Nothing here logs a payload or a key.
 """
 
-from encryption.codec import ENCRYPTED_ENCODING, EncryptionCodec, FailureConverter
+from encryption.codec import ENCRYPTED_ENCODING, EncryptionCodec, FailureConverter, Undecodable
 from encryption.data_keys import DataKeyErased, DataKeys, UnknownDataKey
 from encryption.master import KeyConfigError, LocalMasterKeys, MasterKeys, load_master_keys
 
@@ -31,6 +31,7 @@ __all__ = [
     "KeyConfigError",
     "LocalMasterKeys",
     "MasterKeys",
+    "Undecodable",
     "UnknownDataKey",
     "load_master_keys",
 ]

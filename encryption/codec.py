@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Sequence
 from typing import Any, Self
 
+from cryptography.exceptions import InvalidTag
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import (
     DefaultFailureConverter,
@@ -16,10 +20,11 @@ from temporalio.converter import (
 )
 from temporalio.exceptions import ApplicationError
 
-from encryption.data_keys import SHARED_SCOPE, DataKeys
+from encryption.data_keys import SHARED_SCOPE, DataKeys, UnknownDataKey
 from encryption.master import NONCE_BYTES
 
 ENCRYPTED_ENCODING = b"binary/encrypted"
+KEY_ID = re.compile(rb"[0-9a-f]{32}")  # uuid4().hex, as DataKeys makes them
 KEY_ID_METADATA = "encryption-key-id"
 
 # Failures whose message the project composes from field and rule names only, and which a raw
@@ -69,16 +74,54 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return encoded
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Plain payloads pass; ours are opened. One that claims our encryption but cannot be
+        opened (forged, altered, another inquiry's, another store's) raises Undecodable, except
+        inside an inquiry (a workflow id in the context): there it becomes a plain value naming
+        the reason, which the workflow refuses like any invalid signal, so nobody with access
+        to the namespace can wedge an inquiry or move another customer's data into it."""
         decoded = []
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCRYPTED_ENCODING:
                 decoded.append(payload)  # plain JSON from a raw client
                 continue
-            key_id = payload.metadata[KEY_ID_METADATA]
-            key = await self._keys.by_id(key_id.decode())
-            nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
-            decoded.append(Payload.FromString(key.cipher.decrypt(nonce, sealed, key_id)))
+            try:
+                decoded.append(await self._open(payload))
+            except Undecodable as refused:
+                if self._scope == SHARED_SCOPE:
+                    raise
+                decoded.append(_refusal(refused.reason))
         return decoded
+
+    async def _open(self, payload: Payload) -> Payload:
+        key_id = payload.metadata.get(KEY_ID_METADATA, b"")
+        if not KEY_ID.fullmatch(key_id):
+            raise Undecodable("no valid key id")
+        try:
+            key = await self._keys.by_id(key_id.decode())
+        except UnknownDataKey:
+            raise Undecodable("a data key this store never held") from None
+        if self._scope != SHARED_SCOPE and key.scope not in (self._scope, SHARED_SCOPE):
+            raise Undecodable("another inquiry's data key")
+        nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+        try:
+            return Payload.FromString(key.cipher.decrypt(nonce, sealed, key_id))
+        except (InvalidTag, ValueError, DecodeError):
+            raise Undecodable("altered or forged ciphertext") from None
+
+
+class Undecodable(ValueError):
+    """A payload claims this codec's encryption but cannot be opened; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"undecodable payload: {reason}")
+        self.reason = reason
+
+
+def _refusal(reason: str) -> Payload:
+    return Payload(
+        metadata={"encoding": b"json/plain"},
+        data=json.dumps({"undecodable_payload": reason}).encode(),
+    )
 
 
 def key_ids(payloads: Sequence[Payload]) -> list[str]:

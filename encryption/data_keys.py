@@ -213,7 +213,7 @@ class DataKeys:
     def _load_by_id(self, key_id: str) -> DataKey:
         found = self._select(DATA_KEY.c.key_id == key_id)
         if found is None:
-            raise UnknownDataKey(f"data key {key_id} is not in this store")
+            raise UnknownDataKey("the data key is not in this store")
         return found
 
     def _select(self, where: object) -> DataKey | None:

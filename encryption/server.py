@@ -41,8 +41,8 @@ from temporalio.api.common.v1 import Payload, Payloads
 from activities.roster import Roster
 from activities.store import find_inquiry, record_events
 from encryption.access import SESSION_SECONDS, OperatorTokens, Sessions
-from encryption.codec import EncryptionCodec, key_ids
-from encryption.data_keys import DATA_KEY, SHARED_SCOPE, DataKeyErased, DataKeys, UnknownDataKey
+from encryption.codec import EncryptionCodec, Undecodable, key_ids
+from encryption.data_keys import DATA_KEY, SHARED_SCOPE, DataKeyErased, DataKeys
 from models.activities import AuditEvent
 from models.contract import Stage, workflow_id_for
 
@@ -249,7 +249,7 @@ async def _decode(
     for payload in payloads:
         try:
             [plain] = await codec.decode([payload])
-        except (DataKeyErased, UnknownDataKey):
+        except (DataKeyErased, Undecodable):
             result.append(payload)
             continue
         result.append(plain)

@@ -9,7 +9,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from cryptography.exceptions import InvalidTag
 from sqlalchemy import Engine
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
@@ -23,7 +22,7 @@ from encryption import (
     EncryptionCodec,
     KeyConfigError,
     LocalMasterKeys,
-    UnknownDataKey,
+    Undecodable,
 )
 from encryption.master import load_master_keys, new_key
 from models.settings import Settings
@@ -73,12 +72,28 @@ async def test_each_inquiry_has_its_own_data_key_and_a_plain_payload_passes(
 
 
 async def test_a_payload_altered_in_history_is_refused_not_misread(db_engine: Engine) -> None:
-    codec = for_inquiry(DataKeys(db_engine, ring("k1")), "inquiry-INQ-1")
-    [sealed] = await codec.encode([payload("approve")])
+    keys = DataKeys(db_engine, ring("k1"))
+    [sealed] = await for_inquiry(keys, "inquiry-INQ-1").encode([payload("approve")])
     sealed.data = sealed.data[:-1] + bytes([sealed.data[-1] ^ 1])
 
-    with pytest.raises(InvalidTag):
-        await codec.decode([sealed])
+    with pytest.raises(Undecodable, match="altered or forged"):
+        await EncryptionCodec(keys).decode([sealed])
+    # Inside the inquiry it becomes a value the workflow refuses: the inquiry never wedges.
+    [refused] = await for_inquiry(keys, "inquiry-INQ-1").decode([sealed])
+    assert json.loads(refused.data) == {"undecodable_payload": "altered or forged ciphertext"}
+
+
+async def test_another_inquirys_payload_copied_into_an_inquiry_is_not_opened_there(
+    db_engine: Engine,
+) -> None:
+    keys = DataKeys(db_engine, ring("k1"))
+    [theirs] = await for_inquiry(keys, "inquiry-A").encode([payload(CANARY)])
+
+    [moved] = await for_inquiry(keys, "inquiry-B").decode([theirs])
+
+    assert CANARY.encode() not in moved.data
+    assert json.loads(moved.data) == {"undecodable_payload": "another inquiry's data key"}
+    assert await for_inquiry(keys, "inquiry-A").decode([theirs]) == [payload(CANARY)]
 
 
 async def test_rotation_keeps_old_payloads_readable_and_rewrap_retires_the_old_key(
@@ -128,7 +143,7 @@ async def test_a_key_id_from_elsewhere_is_named_as_unknown(db_engine: Engine) ->
     )
     sealed.metadata["encryption-key-id"] = b"0" * 32
 
-    with pytest.raises(UnknownDataKey, match="not in this store"):
+    with pytest.raises(Undecodable, match="never held"):
         await EncryptionCodec(DataKeys(db_engine, ring("k1"))).decode([sealed])
 
 
