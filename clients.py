@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
+from pydantic import ValidationError
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -17,8 +20,13 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
-from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import DataConverter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DataConverter,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
+)
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
@@ -26,15 +34,40 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.db import make_engine, migrate
 from encryption import DataKeys, EncryptionCodec, FailureConverter
 from models.settings import Settings
+from workflows.intake import describe
 from workflows.visibility import ALL_KEYS
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 
 
+class QuietJSONPayloadConverter(PydanticJSONPlainPayloadConverter):
+    """Pydantic's JSON, except that a payload that does not fit fails without quoting it:
+    pydantic's error carries the input, and the SDK logs it (a broken intake's text)."""
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        try:
+            return super().from_payload(payload, type_hint)
+        except ValidationError as err:
+            raise ValueError(f"the payload does not fit: {describe(err)}") from None
+
+
+class PayloadConverter(CompositePayloadConverter):
+    """The SDK's default encodings, with JSON through QuietJSONPayloadConverter."""
+
+    def __init__(self) -> None:
+        quiet = QuietJSONPayloadConverter()
+        super().__init__(
+            *(
+                quiet if isinstance(c, JSONPlainPayloadConverter) else c
+                for c in DefaultPayloadConverter.default_encoding_payload_converters
+            )
+        )
+
+
 def data_converter(keys: DataKeys) -> DataConverter:
     """The one data converter: every payload and failure encrypted with its inquiry's key."""
     return DataConverter(
-        payload_converter_class=PydanticPayloadConverter,
+        payload_converter_class=PayloadConverter,
         payload_codec=EncryptionCodec(keys),
         failure_converter_class=FailureConverter,
     )

@@ -22,6 +22,7 @@ later step that alters a table still finds the shape it expects. When a model ch
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -101,6 +102,8 @@ def _sqlite_engine(url: URL) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Readable by its owner only (SQLite gives the -wal and -shm files the same mode).
+        os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
     engine = create_engine(
         url,
         hide_parameters=True,
@@ -120,6 +123,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
         _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted and overwritten rows (an erasure) are zeroed, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
     finally:
         cursor.close()
 

@@ -81,10 +81,19 @@ def add_token(path: Path, operator_id: str) -> str:
 
 
 class Sessions:
-    """Signed, expiring session cookies; nothing is stored server-side."""
+    """Signed, expiring session cookies; the server keeps only those signed out before expiry."""
 
     def __init__(self, secret: bytes | None = None) -> None:
         self._secret = secret or secrets.token_bytes(32)
+        self._revoked: dict[str, int] = {}  # signature -> expiry
+
+    def revoke(self, cookie: str, now: float | None = None) -> None:
+        """Sign a session out: its cookie stops working at once, even if someone kept a copy."""
+        now = now or time.time()
+        self._revoked = {s: e for s, e in self._revoked.items() if e >= now}
+        if self.verify(cookie, now) is not None:
+            body, _, signature = cookie.partition(".")
+            self._revoked[signature] = int(base64.urlsafe_b64decode(body).decode().rsplit("|")[-1])
 
     def issue(self, operator_id: str, now: float | None = None) -> str:
         expires = int((now or time.time()) + SESSION_SECONDS)
@@ -93,7 +102,7 @@ class Sessions:
 
     def verify(self, cookie: str, now: float | None = None) -> str | None:
         body, _, signature = cookie.partition(".")
-        if not hmac.compare_digest(signature, self._sign(body)):
+        if not hmac.compare_digest(signature, self._sign(body)) or signature in self._revoked:
             return None
         try:
             operator_id, expires = base64.urlsafe_b64decode(body).decode().rsplit("|", 1)

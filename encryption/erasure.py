@@ -174,6 +174,10 @@ def _scrub(
             ],
         )
         session.commit()
+    if engine.dialect.name == "sqlite":
+        # The old rows would otherwise linger in the write-ahead log until the next checkpoint.
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return ErasureReport(
         inquiries=ids,
         data_keys_destroyed=destroyed,

@@ -220,6 +220,8 @@ def create_app(
         return response
 
     async def logout(request: Request) -> Response:
+        if cookie := request.cookies.get(COOKIE):
+            sessions.revoke(cookie)
         response = HTMLResponse("<p>Signed out.</p>")
         response.delete_cookie(COOKIE, path="/")
         return response

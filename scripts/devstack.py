@@ -330,6 +330,8 @@ def banner(stack: Stack) -> str:
 
 
 async def run(args: argparse.Namespace) -> int:
+    # Everything the stack writes (stores, keys, logs of its children) for this user alone.
+    os.umask(0o077)
     ports = {what: getattr(args, flag[2:].replace("-", "_")) for flag, _, _, what in PORTS}
     if len(set(ports.values())) < len(ports):
         say(f"the ports must differ: {ports}")

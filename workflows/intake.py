@@ -8,11 +8,28 @@ reach an error message, a log line or the history's failure text.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from models import activities, contract, policy
+
 M = TypeVar("M", bound=BaseModel)
+
+
+def _field_names(*modules: ModuleType) -> frozenset[str]:
+    names: set[str] = set()
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                for name, field in value.model_fields.items():
+                    names.update(n for n in (name, field.alias) if n)
+    return frozenset(names)
+
+
+# The names an error may show: the fields of the contract's models, nothing a caller chose.
+CONTRACT_FIELDS = _field_names(contract, policy, activities)
 
 
 class PayloadError(ValueError):
@@ -40,16 +57,24 @@ def describe(err: ValidationError) -> str:
     unknown: dict[str, int] = {}
     for error in err.errors(include_input=False, include_url=False):
         if error["type"] == "extra_forbidden":
-            parent = ".".join(str(part) for part in error["loc"][:-1]) or "payload"
+            parent = _where(error["loc"][:-1])
             unknown[parent] = unknown.get(parent, 0) + 1
             continue
-        where = ".".join(str(part) for part in error["loc"]) or "payload"
         message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}: {message}")
+        problem = f"{_where(error['loc'])}: {message}"
+        if problem not in problems:
+            problems.append(problem)
     for parent, count in unknown.items():
         fields = "field" if count == 1 else "fields"
         problems.append(f"{parent}: {count} unknown {fields} (not in the contract)")
     return "; ".join(problems)
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """The path of the contract's own field names: a key the caller chose (in a per-tier map)
+    and the validator's internal steps are left out, so no text of the caller's comes back."""
+    parts = [str(part) for part in loc if isinstance(part, int) or part in CONTRACT_FIELDS]
+    return ".".join(parts) or "payload"
 
 
 def _json_type(value: Any) -> str:

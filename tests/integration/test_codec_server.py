@@ -144,8 +144,18 @@ async def test_a_browser_signs_in_for_a_session_that_decodes(codec: Codec) -> No
         )
         assert signed.status_code == 303 and signed.headers["location"] == UI
         answer = await http.post("/decode", json=body, headers={"X-Namespace": "default"})
+        kept = http.cookies["ri_codec_session"]  # a copy someone kept
+        http.cookies.clear()
+        http.cookies.set("ri_codec_session", kept)
+        copy = await http.post("/decode", json=body, headers={"X-Namespace": "default"})
+        await http.post("/logout")
+        http.cookies.clear()
+        http.cookies.set("ri_codec_session", kept)
+        after = await http.post("/decode", json=body, headers={"X-Namespace": "default"})
 
     assert values(answer.json()) == [{"body": SECRET}]
+    assert copy.status_code == 200
+    assert after.status_code == 401, "a copy of a signed-out session still decodes"
 
 
 async def test_the_cli_encodes_under_the_inquiry_it_names_and_erased_data_stays_sealed(

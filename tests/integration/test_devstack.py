@@ -77,7 +77,8 @@ def test_check_brings_the_stack_up_and_down_and_keeps_data_in_the_data_folder(
     assert (data / "temporal.db").is_file()
     assert (data / "inquiries.db").is_file()
     # The stack's secrets, made once for all its processes, readable by their owner only.
-    for secret in ("master-keys.json", "codec-tokens.json", "codec-operator-token"):
+    secrets = ("master-keys.json", "codec-tokens.json", "codec-operator-token")
+    for secret in (*secrets, "inquiries.db", "temporal.db"):
         assert (data / secret).stat().st_mode & 0o077 == 0, secret
     assert all(port_is_free(port) for port in ports.values()), "a child outlived the stack"
 

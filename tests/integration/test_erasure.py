@@ -56,6 +56,13 @@ async def input_payload(stack: Stack, inquiry_id: str) -> dict[str, Any]:
     return payload
 
 
+def on_disk(stack: Stack, marker: str) -> list[str]:
+    """The SQLite store's files (database, write-ahead log) that still hold `marker`'s bytes."""
+    database = Path(stack.engine.url.database or "")
+    files = [database, database.with_name(database.name + "-wal")]
+    return [f.name for f in files if f.exists() and marker.encode() in f.read_bytes()]
+
+
 def stored_text(stack: Stack, inquiry_ids: list[str]) -> str:
     """Every stored row of these inquiries, as text."""
     rows: list[Any] = []
@@ -75,9 +82,11 @@ async def test_erasure_makes_a_customer_unreadable_and_keeps_the_facts(stack: St
         | {"customer": {"customer_id": customer, "name": marker, "email": f"{marker}@x.test"}}
         for _ in range(2)
     ]
-    other = intake(new_id("KEEP"), body=f"Other{marker}: my invoice.")
-    for payload in (*theirs, other):
+    kept_marker = f"Kept{uuid.uuid4().hex[:10]}"  # another customer's: must stay readable
+    other = intake(new_id("KEEP"), body=f"{kept_marker}: my invoice.")
+    for payload in theirs:
         await lived(stack, payload, marker)
+    await lived(stack, other, kept_marker)
     ids = [p["inquiry_id"] for p in theirs]
     actions_before = {i: [r.action for r in audit(stack, i)] for i in ids}
     assert marker in stored_text(stack, ids)  # the store held it, until now
@@ -94,8 +103,9 @@ async def test_erasure_makes_a_customer_unreadable_and_keeps_the_facts(stack: St
         assert after == [*actions_before[inquiry_id], "customer_erased"]
         assert audit(stack, inquiry_id)[-1].detail["customer"] == report["customer"]
     assert marker not in stored_text(stack, ids)
+    assert on_disk(stack, marker) == [], "an erased value lingers in the database's files"
     kept = await input_payload(stack, other["inquiry_id"])
-    assert marker in base64.b64decode(kept["data"]).decode()
+    assert kept_marker in base64.b64decode(kept["data"]).decode()
     assert (await erase(stack, customer))[1]["data_keys_destroyed"] == 0
 
 

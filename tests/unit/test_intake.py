@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import Payload
 
+import clients
 from models.contract import ComplianceDecision, InquiryIntake, Withdraw
 from tests import support
 from workflows.intake import PayloadError, decode_one
@@ -66,6 +68,16 @@ def test_a_bad_list_item_is_named_by_its_index() -> None:
     assert NAME not in reason
 
 
+def test_a_key_the_caller_chose_in_a_per_tier_map_is_not_repeated() -> None:
+    policy = {"compliance_sla": {NAME: "PT1H"}, "resolution_sla": {"2": NAME}}
+
+    reason = reason_for(InquiryIntake, support.intake(policy=policy))
+
+    assert "policy.compliance_sla: Input should be '1', '2' or '3'" in reason
+    assert "policy.resolution_sla" in reason
+    assert NAME not in reason and "[key]" not in reason and "function-" not in reason
+
+
 def test_every_problem_is_named_and_no_value_is_repeated() -> None:
     intake = support.intake(
         sector=NAME,
@@ -90,3 +102,20 @@ def test_a_rule_across_fields_is_reported_against_the_payload() -> None:
     reason = reason_for(ComplianceDecision, {"reviewer_id": "rev.rita", "decision": "reject"})
 
     assert reason == "payload: note is required when the decision is reject"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"inquiry_id": "X", "' + NAME.encode(),
+        b'{"inquiry_id": "X", "body": ["' + NAME.encode() + b'"]}',
+    ],
+)
+def test_the_converter_refuses_a_payload_that_does_not_fit_without_quoting_it(data: bytes) -> None:
+    # The SDK logs this error: pydantic's own would carry the payload's text.
+    payload = Payload(metadata={"encoding": b"json/plain"}, data=data)
+
+    with pytest.raises(ValueError, match="the payload does not fit") as refused:
+        clients.PayloadConverter().from_payloads([payload], [InquiryIntake])
+
+    assert NAME not in str(refused.value) and refused.value.__cause__ is None
