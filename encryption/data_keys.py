@@ -16,7 +16,7 @@ import os
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -97,17 +97,21 @@ class DataKeys:
 
     async def for_scope(self, scope: str) -> DataKey:
         """The key that encrypts payloads of `scope`, created on first use."""
-        cached = self._cached(self._by_scope, scope)
-        if cached is None:
-            cached = await asyncio.to_thread(self._load_or_create, scope)
-            self._remember(cached)
-        return cached
+        return await self._get(self._by_scope, scope, self._load_or_create)
 
     async def by_id(self, key_id: str) -> DataKey:
         """The key a payload names; UnknownDataKey or DataKeyErased when it cannot be had."""
-        cached = self._cached(self._by_id, key_id)
+        return await self._get(self._by_id, key_id, self._load_by_id)
+
+    async def _get(
+        self,
+        table: OrderedDict[str, tuple[float, DataKey]],
+        name: str,
+        load: Callable[[str], DataKey],
+    ) -> DataKey:
+        cached = self._cached(table, name)
         if cached is None:
-            cached = await asyncio.to_thread(self._load_by_id, key_id)
+            cached = await asyncio.to_thread(load, name)
             self._remember(cached)
         return cached
 
