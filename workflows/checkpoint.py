@@ -11,7 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from models.activities import LoadReviewersInput
     from models.contract import Stage
 
-from workflows import outbox, policies
+from workflows import outbox, steps
 from workflows.case import Case
 from workflows.drafting import compose_draft
 from workflows.policies import SYSTEM
@@ -42,12 +42,11 @@ async def resolve(case: Case) -> None:
 async def await_compliance(case: Case) -> None:
     if case.stage == Stage.AWAITING_COMPLIANCE:
         return
-    roster = await workflow.execute_activity_method(
+    roster = await steps.local(
+        case,
         RosterActivities.load_reviewers,
         LoadReviewersInput(sector=case.intake.sector, tier=case.tier or 3),
-        start_to_close_timeout=policies.LOCAL_TIMEOUT,
-        retry_policy=policies.LOCAL_RETRY,
-        summary="load reviewers",
+        "load reviewers",
     )
     case.reviewers = {r.reviewer_id: r for r in roster.reviewers}
     case.move_to(Stage.AWAITING_COMPLIANCE, workflow.now())

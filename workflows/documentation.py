@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from models.activities import RecordInput
 
-from workflows import metrics, outbox, policies, views
+from workflows import metrics, outbox, policies, steps, views
 from workflows.case import Case
 from workflows.visibility import search_attribute_updates
 
@@ -53,7 +53,7 @@ async def document(case: Case, drained: Callable[[], bool]) -> None:
 
 async def _tell_owner_of_held_events(case: Case, err: ActivityError) -> bool:
     """Whether the owner could be told; the cause is named by its type, never its text."""
-    cause = outbox.cause_of(err)
+    cause = steps.cause_of(err)
     what = (
         f"the audit trail could not be written ({cause}); {len(case.pending)} events are "
         "held and written as soon as the store accepts them"

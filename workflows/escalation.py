@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.roster import RosterActivities
     from models.activities import EscalationContacts, EscalationInput
 
-from workflows import outbox, policies
+from workflows import outbox, steps
 from workflows.case import Case
 from workflows.policies import SYSTEM
 
@@ -77,7 +77,8 @@ async def contacts_for(case: Case, tier: int, new_owner: bool = True) -> Escalat
     """The roster's contacts for `tier`. With `new_owner`, the escalation owner named must be
     someone other than the current owner; the manager and tier 3 contacts never depend on it."""
     assert case.triage is not None
-    return await workflow.execute_activity_method(
+    return await steps.local(
+        case,
         RosterActivities.escalation_contacts,
         EscalationInput(
             workflow_id=case.workflow_id,
@@ -87,7 +88,5 @@ async def contacts_for(case: Case, tier: int, new_owner: bool = True) -> Escalat
             # Someone new takes it, unless nobody else in the roster can.
             exclude=[case.owner] if case.owner and new_owner else [],
         ),
-        start_to_close_timeout=policies.LOCAL_TIMEOUT,
-        retry_policy=policies.LOCAL_RETRY,
-        summary=f"find tier {tier} escalation contacts",
+        f"find tier {tier} escalation contacts",
     )

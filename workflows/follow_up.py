@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from models.contract import Stage, SurveyResponse, SurveyState
     from models.policy import ScoreThresholds
 
-from workflows import escalation, messages, outbox, policies
+from workflows import escalation, messages, outbox, steps
 from workflows.case import Case, Request
 from workflows.policies import SYSTEM
 from workflows.timekeeper import until
@@ -147,7 +147,8 @@ def _survey_ref(case: Case) -> str:
 
 async def _store_answer(case: Case, answer: SurveyResponse) -> None:
     assert case.survey is not None and case.survey.answered_at is not None
-    await workflow.execute_activity_method(
+    await steps.local(
+        case,
         SurveyActivities.record_survey,
         SurveyAnswer(
             inquiry_id=case.intake.inquiry_id,
@@ -159,7 +160,5 @@ async def _store_answer(case: Case, answer: SurveyResponse) -> None:
             comment=answer.comment,
             answered_at=case.survey.answered_at,
         ),
-        start_to_close_timeout=policies.LOCAL_TIMEOUT,
-        retry_policy=policies.LOCAL_RETRY,
-        summary="record survey answer",
+        "record survey answer",
     )

@@ -38,6 +38,7 @@ from workflows import (
     outbox,
     policies,
     routing,
+    steps,
     timekeeper,
     views,
 )
@@ -120,7 +121,8 @@ class RegulatedInquiry:
 
     async def _register(self, case: Case) -> None:
         info = workflow.info()
-        registered = await workflow.execute_activity_method(
+        registered = await steps.local(
+            case,
             StoreActivities.register_inquiry,
             RegisterInquiryInput(
                 inquiry_id=case.intake.inquiry_id,
@@ -130,9 +132,7 @@ class RegulatedInquiry:
                 received_at=case.intake.received_at,
                 customer_id=case.intake.customer.customer_id,
             ),
-            start_to_close_timeout=policies.LOCAL_TIMEOUT,
-            retry_policy=policies.LOCAL_RETRY,
-            summary="register inquiry id",
+            "register inquiry id",
         )
         if not registered.accepted:
             # Temporal allows a new run once the first has closed; the store remembers for good.
@@ -143,22 +143,18 @@ class RegulatedInquiry:
             )
 
     async def _triage_and_assign(self, case: Case) -> None:
-        policy = await workflow.execute_activity_method(
+        policy = await steps.local(
+            case,
             TriageActivities.resolve_policy,
             ResolvePolicyInput(overrides=case.intake.policy, starts_at=case.intake.received_at),
-            start_to_close_timeout=policies.LOCAL_TIMEOUT,
-            retry_policy=policies.LOCAL_RETRY,
-            summary="resolve timer policy",
+            "resolve timer policy",
         )
-        triage = await workflow.execute_activity_method(
-            TriageActivities.triage_inquiry,
-            TriageInput(intake=case.intake),
-            start_to_close_timeout=policies.LOCAL_TIMEOUT,
-            retry_policy=policies.LOCAL_RETRY,
-            summary="triage",
+        triage = await steps.local(
+            case, TriageActivities.triage_inquiry, TriageInput(intake=case.intake), "triage"
         )
         case.triaged(triage, policy, workflow.now())
-        owner = await workflow.execute_activity_method(
+        owner = await steps.local(
+            case,
             RosterActivities.assign_owner,
             AssignOwnerInput(
                 workflow_id=case.workflow_id,
@@ -166,9 +162,7 @@ class RegulatedInquiry:
                 categories=triage.categories,
                 tier=triage.tier,
             ),
-            start_to_close_timeout=policies.LOCAL_TIMEOUT,
-            retry_policy=policies.LOCAL_RETRY,
-            summary="assign owner",
+            "assign owner",
         )
         case.assign(owner.owner_id, owner.team, owner.reason, SYSTEM, workflow.now())
         budget = policy.resolution_sla[str(triage.tier)]  # type: ignore[index]

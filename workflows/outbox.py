@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, RetryState
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.messaging import MessagingActivities
-    from models.activities import MessageKind, OutboxMessage
+    from models.activities import MessageKind, MessageReceipt, OutboxMessage
 
-from workflows import messages, policies
+from workflows import messages, policies, steps
 from workflows.case import Case
 from workflows.policies import SYSTEM
 
@@ -72,24 +72,26 @@ async def send(case: Case, message: OutboxMessage, retry: RetryPolicy | None = N
     reason is held: recorded, the owner told once (a customer's message), and sent again after
     DELIVERY_PAUSE until it goes. A refusal (non-retryable), or any failure with `retry` given,
     raises ActivityError for the caller to handle."""
-    held = False
-    while True:
-        try:
-            receipt = await workflow.execute_activity_method(
-                MessagingActivities.send_message,
-                message,
-                start_to_close_timeout=policies.DELIVERY_TIMEOUT,
-                retry_policy=retry or policies.DELIVERY_RETRY,
-                summary=f"send {message.kind.replace('_', ' ')}",
-            )
-            break
-        except ActivityError as err:
-            if retry is not None or err.retry_state != RetryState.MAXIMUM_ATTEMPTS_REACHED:
-                raise  # the caller's own bound, or a refusal no retry can mend
-            if not held:
-                held = True
-                await _held(case, message, cause_of(err))
-            await workflow.sleep(policies.DELIVERY_PAUSE, summary="delivery retry pause")
+    summary = f"send {message.kind.replace('_', ' ')}"
+
+    async def call() -> MessageReceipt:
+        return await workflow.execute_activity_method(
+            MessagingActivities.send_message,
+            message,
+            start_to_close_timeout=policies.DELIVERY_TIMEOUT,
+            retry_policy=retry or policies.DELIVERY_RETRY,
+            summary=summary,
+        )
+
+    async def held(cause: str) -> None:
+        await _held(case, message, cause)
+
+    if retry is not None:
+        receipt = await call()  # the caller's own bound; it handles the failure
+    else:
+        receipt = await steps.persist(
+            call, pause=policies.DELIVERY_PAUSE, summary=summary, on_held=held
+        )
     case.record(
         workflow.now(),
         SYSTEM,
@@ -117,8 +119,3 @@ async def _held(case: Case, message: OutboxMessage, cause: str) -> None:
         await to_owner(case, what, retry=policies.NOTICE_RETRY)
     except ActivityError:
         pass  # recorded above; the owner's inbox is down too
-
-
-def cause_of(err: ActivityError) -> str:
-    """An activity failure named by its type, never its text (which may quote a value)."""
-    return getattr(err.cause, "type", None) or type(err.cause).__name__

@@ -7,14 +7,18 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-# Reading config files, the roster and the store: fast, local, and retried for as long as it
-# takes, because an inquiry must not be lost to a database restart.
+# Reading config files, the roster and the store: fast and local. Eight attempts (about two
+# minutes); then the step is held and tried again every LOCAL_PAUSE for as long as it takes
+# (workflows/steps.py), because an inquiry must not be lost to a database restart, and no
+# activity may retry forever.
 LOCAL_TIMEOUT = timedelta(seconds=30)
 LOCAL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
+    maximum_attempts=8,
 )
+LOCAL_PAUSE = timedelta(minutes=5)
 
 # Writing the audit trail: a few quick attempts, then the workflow holds the events, tells the
 # owner once, and tries again after STORE_PAUSE, for as long as it takes. A store that refuses

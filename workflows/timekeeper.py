@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from models.activities import FindOwnerInput
     from models.contract import DepartmentState, Stage
 
-from workflows import escalation, messages, outbox, policies
+from workflows import escalation, messages, outbox, steps
 from workflows.case import SETTLED, TERMINAL, Case, Request
 from workflows.clocks import Clock
 from workflows.policies import SYSTEM
@@ -140,12 +140,11 @@ async def _serve(case: Case, request: Request) -> None:
 async def _reassign(case: Case, by: str, reason: str, staff_id: str) -> None:
     """Ownership moves only to someone the roster lets own inquiries: any other id is refused
     like any refused signal, and never reaches InquiryOwner or the UI's details."""
-    on_roster = await workflow.execute_activity_method(
+    on_roster = await steps.local(
+        case,
         RosterActivities.find_owner,
         FindOwnerInput(staff_id=staff_id),
-        start_to_close_timeout=policies.LOCAL_TIMEOUT,
-        retry_policy=policies.LOCAL_RETRY,
-        summary="check the new owner on the roster",
+        "check the new owner on the roster",
     )
     now = workflow.now()
     if not on_roster.found:

@@ -73,3 +73,24 @@ async def test_a_customer_channel_that_stays_down_holds_the_message_and_tells_th
     assert len(world.sent("acknowledgement")) == 1
     [held] = await world.actions_done("delivery_held", 1)
     assert held.detail["cause"] == "DeliveryFailed" and "550" not in str(held.detail)
+
+
+async def test_a_local_step_that_keeps_failing_is_held_and_retried_never_without_end(
+    env: WorkflowEnvironment, world: World
+) -> None:
+    world.roster_down = True
+    handle = await world.start(support.intake())
+    await env.sleep(timedelta(minutes=4))  # past every attempt of the first round
+
+    def attempts() -> int:
+        return world.calls.count("assign_owner")
+
+    assert attempts() == policies.LOCAL_RETRY.maximum_attempts
+    await env.sleep((policies.LOCAL_PAUSE + timedelta(minutes=3)) * 2)  # two more rounds
+    assert attempts() == 3 * policies.LOCAL_RETRY.maximum_attempts
+
+    world.roster_down = False
+    await env.sleep(policies.LOCAL_PAUSE)
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    [held] = await world.actions_done("step_held", 1)
+    assert held.detail == {"step": "assign owner", "cause": "ConfigUnavailable"}

@@ -197,6 +197,7 @@ class World:
     first_run_id: str | None = None  # set: register_inquiry says the id ran before
     store_refuses: bool = False  # set: record_events fails every attempt
     refused_writes: int = 0
+    roster_down: bool = False  # set: assign_owner fails every attempt (an unreadable roster)
     customer_channel_down: bool = False  # set: every message to the customer fails to deliver
     refused_deliveries: int = 0
     # set to n: each owner notice is held until n have been asked for, so they overlap
@@ -342,6 +343,8 @@ class World:
         @activity.defn(name="assign_owner")
         async def assign_owner(request: AssignOwnerInput) -> AssignedOwner:
             world.calls.append("assign_owner")
+            if world.roster_down:
+                raise ApplicationError("roster unreadable", type="ConfigUnavailable")
             return world.owner
 
         @activity.defn(name="find_owner")
