@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "rotate":
             ring = json.loads(args.path.read_text(encoding="utf-8"))
             key_id = new_key_id()
+            if key_id in ring["keys"]:  # never replace a key that may still wrap data keys
+                raise KeyConfigError(f"master key {key_id} exists already; run rotate again")
             write_key_file(args.path, {**ring["keys"], key_id: new_key()}, key_id)
             print(f"master key {key_id} is active; restart the processes, then run rewrap")
         elif args.command == "rewrap":

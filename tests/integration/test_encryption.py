@@ -24,6 +24,7 @@ from encryption import (
     LocalMasterKeys,
     Undecodable,
 )
+from encryption.__main__ import main as encryption_cli
 from encryption.master import load_master_keys, new_key
 from models.settings import Settings
 
@@ -217,3 +218,15 @@ async def test_a_ring_that_cannot_open_the_stores_keys_is_refused_before_any_inq
         await DataKeys(db_engine, ring("k2")).check()
     with pytest.raises(KeyConfigError, match="do not open"):
         await DataKeys(db_engine, ring("k1")).check()  # same name, another key
+
+
+def test_rotating_twice_at_once_adds_two_keys_and_replaces_none(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    assert encryption_cli(["new-key-file", str(path)]) == 0
+    first = json.loads(path.read_text())["keys"]
+    assert encryption_cli(["rotate", str(path)]) == 0
+    assert encryption_cli(["rotate", str(path)]) == 0
+
+    ring = json.loads(path.read_text())
+    assert len(ring["keys"]) == 3 and first.items() <= ring["keys"].items()
+    assert ring["active"] not in first
