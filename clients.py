@@ -34,20 +34,24 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.db import make_engine, migrate
 from encryption import DataKeys, EncryptionCodec, FailureConverter
 from models.settings import Settings
-from workflows.intake import describe
+from workflows.intake import UNDECODABLE, describe
 from workflows.visibility import ALL_KEYS
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 
 
 class QuietJSONPayloadConverter(PydanticJSONPlainPayloadConverter):
-    """Pydantic's JSON, except that a payload that does not fit fails without quoting it:
-    pydantic's error carries the input, and the SDK logs it (a broken intake's text)."""
+    """Pydantic's JSON, except that a payload that does not fit never quotes itself (pydantic's
+    error carries the input, and the SDK logs it). A caller's payload the workflow decodes
+    itself (no type hint) becomes {UNDECODABLE: reason}, which the workflow refuses by name;
+    one with a type fails with a value-free reason."""
 
     def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
         try:
             return super().from_payload(payload, type_hint)
         except ValidationError as err:
+            if type_hint is None:
+                return {UNDECODABLE: "not valid JSON"}
             raise ValueError(f"the payload does not fit: {describe(err)}") from None
 
 

@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from encryption.data_keys import SHARED_SCOPE, DataKeys, UnknownDataKey
 from encryption.master import NONCE_BYTES
+from workflows.intake import UNDECODABLE
 
 ENCRYPTED_ENCODING = b"binary/encrypted"
 KEY_ID = re.compile(rb"[0-9a-f]{32}")  # uuid4().hex, as DataKeys makes them
@@ -120,7 +121,7 @@ class Undecodable(ValueError):
 def _refusal(reason: str) -> Payload:
     return Payload(
         metadata={"encoding": b"json/plain"},
-        data=json.dumps({"undecodable_payload": reason}).encode(),
+        data=json.dumps({UNDECODABLE: reason}).encode(),
     )
 
 

@@ -17,6 +17,10 @@ from models import activities, contract, policy
 
 M = TypeVar("M", bound=BaseModel)
 
+# What the converter and the codec hand over instead of a payload they cannot read (broken JSON,
+# forged or misplaced ciphertext): one key, naming why. Refused here like any malformed payload.
+UNDECODABLE = "undecodable_payload"
+
 
 def _field_names(*modules: ModuleType) -> frozenset[str]:
     names: set[str] = set()
@@ -40,6 +44,8 @@ def decode_one(model: type[M], args: Sequence[Any]) -> M:
     if len(args) != 1:
         raise PayloadError(f"expected one JSON object, got {len(args)} arguments")
     (value,) = args
+    if isinstance(value, dict) and set(value) == {UNDECODABLE}:
+        raise PayloadError(f"undecodable payload ({value[UNDECODABLE]})")
     if not isinstance(value, dict):
         raise PayloadError(f"expected a JSON object, got {_json_type(value)}")
     try:

@@ -4,13 +4,21 @@ wedge the inquiry, and the other customer's words must not land in it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
 
-from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution
+import pytest
+from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    SignalWorkflowExecutionRequest,
+    StartWorkflowExecutionRequest,
+)
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 
 from models.contract import InquiryOutcome
 from tests.integration.conftest import Stack
@@ -72,3 +80,34 @@ async def test_forged_and_borrowed_ciphertext_is_refused_and_the_inquiry_carries
     await approve(mine)
     outcome = await stack.client.get_workflow_handle(mine.id, result_type=InquiryOutcome).result()
     assert outcome.stage == "closed"
+
+
+async def test_a_start_whose_input_is_not_json_fails_at_once_without_quoting_it(
+    stack: Stack,
+) -> None:
+    marker = f"Canary{uuid.uuid4().hex[:10]}"
+    inquiry_id = new_id("BROKEN")
+    broken = Payload(
+        metadata={"encoding": b"json/plain"},
+        data=f'{{"inquiry_id": "{inquiry_id}", "body": "{marker} has'.encode(),
+    )
+    await stack.client.workflow_service.start_workflow_execution(
+        StartWorkflowExecutionRequest(
+            namespace=stack.client.namespace,
+            workflow_id=f"inquiry-{inquiry_id}",
+            workflow_type=WorkflowType(name="RegulatedInquiry"),
+            task_queue=TaskQueue(name=stack.settings.task_queue),
+            input=Payloads(payloads=[broken]),
+            identity="someone-in-the-namespace",
+            request_id=uuid.uuid4().hex,
+        )
+    )
+    handle = stack.client.get_workflow_handle(f"inquiry-{inquiry_id}")
+
+    with pytest.raises(WorkflowFailureError) as failed:
+        await asyncio.wait_for(handle.result(), 30)
+
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "InvalidIntake"
+    assert "undecodable payload (not valid JSON)" in str(cause)
+    assert marker not in str(cause)

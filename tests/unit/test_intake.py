@@ -119,3 +119,14 @@ def test_the_converter_refuses_a_payload_that_does_not_fit_without_quoting_it(da
         clients.PayloadConverter().from_payloads([payload], [InquiryIntake])
 
     assert NAME not in str(refused.value) and refused.value.__cause__ is None
+
+
+def test_a_payload_no_one_can_read_is_refused_by_name_not_by_its_text() -> None:
+    # The workflow decodes its input and signals itself (no type hint): broken JSON reaches it
+    # as a marker, and is refused like any malformed payload instead of failing every task.
+    payload = Payload(metadata={"encoding": b"json/plain"}, data=b'{"body": "' + NAME.encode())
+    [value] = clients.PayloadConverter().from_payloads([payload])
+
+    reason = reason_for(InquiryIntake, value)
+
+    assert reason == "undecodable payload (not valid JSON)"
