@@ -1,4 +1,5 @@
-"""Staff and customer actions, each sent as the contract's signal."""
+"""Staff and customer actions, each sent as the contract's Update of the same name, so the
+caller learns at once whether it counted (the signals stay, for clients that want no answer)."""
 
 from __future__ import annotations
 
@@ -6,31 +7,24 @@ import argparse
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 
-from commands.common import (
-    emit,
-    validate,
-)
-from models.contract import (
-    SIGNAL_PAYLOADS,
-    workflow_id_for,
-)
+from commands.common import ActionRefused, CommandError, emit, validate
+from models.contract import SIGNAL_PAYLOADS, ActionVerdict, workflow_id_for
 
 
 def signal_command(name: str, build: Callable[[argparse.Namespace], dict[str, Any]]) -> Any:
     async def send(client: Client, args: argparse.Namespace, out: TextIO) -> None:
         payload = validate(SIGNAL_PAYLOADS[name], build(args))
         handle = client.get_workflow_handle(workflow_id_for(args.inquiry_id))
-        await handle.signal(name, payload.model_dump(mode="json", exclude_none=True))
-        emit(
-            out,
-            {
-                "workflow_id": handle.id,
-                "signal": name,
-                "sent": True,
-                "note": "see `status` for whether the workflow accepted it",
-            },
-        )
+        try:
+            verdict = await handle.execute_update(
+                name, payload.model_dump(mode="json", exclude_none=True), result_type=ActionVerdict
+            )
+        except WorkflowUpdateFailedError as err:
+            raise CommandError(f"the inquiry did not take {name}: {err.cause}") from None
+        emit(out, {"workflow_id": handle.id, "action": name, **verdict.model_dump(mode="json")})
+        if not verdict.accepted:
+            raise ActionRefused(f"{name} refused: {verdict.reason}")
 
     return send

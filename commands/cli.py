@@ -28,11 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import clients
 from commands.actions import signal_command
-from commands.common import (
-    CommandError,
-    drop_none,
-    read_text,
-)
+from commands.common import ActionRefused, CommandError, drop_none, read_text
 from commands.inspect import list_inquiries, status
 from commands.intake import EXAMPLES, sample, start
 from commands.records import erase, purge, record_survey
@@ -247,6 +243,9 @@ async def main(
     except (CommandError, KeyConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except ActionRefused as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except RPCError as err:
         print(f"error: {_rpc_message(err, args)}", file=sys.stderr)
         return 1

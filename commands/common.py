@@ -18,6 +18,10 @@ class CommandError(Exception):
     """A mistake the user can fix; printed as one line, exit status 2."""
 
 
+class ActionRefused(Exception):
+    """The inquiry refused the action by its rules (the verdict is printed); exit status 1."""
+
+
 def read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

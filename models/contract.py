@@ -323,6 +323,15 @@ class Deadline(Outbound):
     business_time: bool = False
 
 
+class ActionVerdict(Outbound):
+    """What an Update of a staff or customer action answers: whether it counted, why not (rule
+    or field names, never the values sent), and the stage after it."""
+
+    accepted: bool
+    reason: str | None = None
+    stage: Stage | None = None
+
+
 class RefusedSignal(Outbound):
     signal: str
     reason: str

@@ -9,9 +9,11 @@ in the background (workflows/documentation.py)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -21,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from models.activities import AssignOwnerInput, RegisterInquiryInput, TriageInput
     from models.contract import (
         SIGNAL_PAYLOADS,
+        ActionVerdict,
         InquiryIntake,
         InquiryOutcome,
         InquiryStatus,
@@ -200,22 +203,39 @@ class RegulatedInquiry:
 
     # --- signals: each is decoded and judged by the rules; a refusal is recorded, never raised --
 
-    def _signal(self, name: str, args: tuple[Any, ...]) -> None:
+    def _signal(self, name: str, args: Sequence[Any]) -> str | None:
+        """Apply one action by the rules; the reason it was refused (also recorded), or None."""
         case = self._case
         if case is None:
-            return  # the run is failing on its input; there is nothing to apply a signal to
+            # The run is failing on its input; there is nothing to apply an action to.
+            return "the inquiry's input was refused"
         now = workflow.now()
+        reason: str | None
         try:
             payload = decode_one(SIGNAL_PAYLOADS[name], args)
         except PayloadError as err:
-            case.refuse(name, f"malformed payload: {err}", now)
-            return
+            reason = f"malformed payload: {err}"
+            case.refuse(name, reason, now)
+            return reason
         if case.stage in (Stage.CLOSED, Stage.WITHDRAWN):
-            case.refuse(name, "inquiry is closed", now, actor_of(payload))
-            return
-        reason = RULES[name](case, payload, now)
+            reason = "inquiry is closed"
+        else:
+            reason = RULES[name](case, payload, now)
         if reason is not None:
             case.refuse(name, reason, now, actor_of(payload))
+        return reason
+
+    # Every signal is also an Update of the same name (the contract's "Updates"): the same rules,
+    # the same record of a refusal, and the verdict for the caller. Checked in the handler, not
+    # a validator, so that a refusal is in the audit trail too.
+    @workflow.update(dynamic=True)
+    def act(self, name: str, args: Sequence[RawValue]) -> ActionVerdict:
+        if name not in SIGNAL_PAYLOADS:
+            raise ApplicationError(f"no such action: {name}", type="UnknownAction")
+        converter = workflow.payload_converter()
+        reason = self._signal(name, [converter.from_payload(a.payload) for a in args])
+        stage = self._case.stage if self._case is not None else None
+        return ActionVerdict(accepted=reason is None, reason=reason, stage=stage)
 
     @workflow.signal(name="compliance_decision")
     def compliance_decision(self, *args: Any) -> None:

@@ -315,7 +315,7 @@ class ClosedWorkflowClient:
         self.id = workflow_id
         return self
 
-    async def signal(self, name: str, payload: dict[str, Any]) -> None:
+    async def execute_update(self, name: str, payload: dict[str, Any], **_: Any) -> None:
         raise RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b"")
 
 

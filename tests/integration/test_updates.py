@@ -1,0 +1,77 @@
+"""Every action is also an Update of the same name that answers at once whether it counted
+(the contract's "Updates: the same actions, with an answer"), through the SDK, the raw CLI and
+starter.py; a refused Update is recorded like a refused signal. Updates need the real server."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+import starter
+from models.contract import ActionVerdict
+from tests.integration.conftest import Stack
+from tests.integration.helpers import REVIEWER, audit, cli, start, status_when
+from tests.support import intake, new_id
+
+
+async def test_an_update_answers_whether_the_action_counted_and_a_refusal_is_recorded(
+    stack: Stack,
+) -> None:
+    payload = intake(new_id("UPD"))
+    handle = await start(stack, payload)
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+
+    refused = await handle.execute_update(
+        "compliance_decision", {"reviewer_id": "nobody", "decision": "approve"},
+        result_type=ActionVerdict,
+    )  # fmt: skip
+    malformed = await handle.execute_update(
+        "add_note", {"author_id": "agent.ana"}, result_type=ActionVerdict
+    )
+    counted = await handle.execute_update(
+        "add_note", {"author_id": "agent.ana", "text": "rang back", "kind": "note"},
+        result_type=ActionVerdict,
+    )  # fmt: skip
+
+    assert (refused.accepted, refused.stage) == (False, "awaiting_compliance")
+    assert refused.reason and "nobody" not in refused.reason
+    assert malformed.accepted is False and "text" in (malformed.reason or "")
+    assert (counted.accepted, counted.reason) == (True, None)
+    status = await status_when(handle, lambda s: s.notes == 1)
+    assert [r.signal for r in status.refused_signals] == ["compliance_decision", "add_note"]
+    refusals = [r for r in audit(stack, payload["inquiry_id"]) if r.action == "signal_refused"]
+    assert len(refusals) == 2
+
+
+async def test_the_raw_cli_and_starter_get_the_verdict(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    payload = intake(new_id("UPD"))
+    handle = await start(stack, payload)
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+
+    shown = await cli(
+        stack, "workflow", "update", "execute", "--workflow-id", handle.id,
+        "--name", "compliance_decision",
+        "--input", json.dumps({"reviewer_id": "nobody", "decision": "approve"}),
+        "--codec-header", f"X-Inquiry-Id={payload['inquiry_id']}", "-o", "json",
+    )  # fmt: skip
+    verdict = json.loads(shown.stdout)["result"]
+    assert (verdict["accepted"], verdict["stage"]) == (False, "awaiting_compliance")
+
+    out = io.StringIO()
+    argv = ["decide", payload["inquiry_id"], "--reviewer", "nobody", "--approve"]
+    assert await starter.main(argv, client=stack.client, out=out) == 1
+    assert json.loads(out.getvalue())["accepted"] is False
+    out = io.StringIO()
+    argv = ["decide", payload["inquiry_id"], "--reviewer", REVIEWER, "--approve"]
+    assert await starter.main(argv, client=stack.client, out=out) == 0
+    assert json.loads(out.getvalue())["accepted"] is True
+
+    await handle.result()  # the quick follow-up of the session stack closes it
+    capsys.readouterr()
+    argv = ["note", payload["inquiry_id"], "--author", "agent.ana", "--text", "late"]
+    assert await starter.main(argv, client=stack.client, out=io.StringIO()) == 1
+    assert f"inquiry {payload['inquiry_id']} is closed" in capsys.readouterr().err
