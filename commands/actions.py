@@ -10,7 +10,8 @@ from typing import Any, TextIO
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from commands.common import ActionRefused, CommandError, emit, validate
-from models.contract import SIGNAL_PAYLOADS, ActionVerdict, workflow_id_for
+from models.contract import SIGNAL_PAYLOADS, workflow_id_for
+from models.status import ActionVerdict
 
 
 def signal_command(name: str, build: Callable[[argparse.Namespace], dict[str, Any]]) -> Any:

@@ -33,11 +33,7 @@ from commands.inspect import list_inquiries, status
 from commands.intake import EXAMPLES, sample, start
 from commands.records import erase, purge, record_survey
 from encryption import KeyConfigError
-from models.contract import (
-    ComplianceFlag,
-    Stage,
-    workflow_id_for,
-)
+from models.contract import ComplianceFlag, Stage, workflow_id_for
 from models.settings import Settings
 
 

@@ -12,10 +12,8 @@ from commands.common import (
     CommandError,
     run_state,
 )
-from models.contract import (
-    InquiryStatus,
-    workflow_id_for,
-)
+from models.contract import workflow_id_for
+from models.status import InquiryStatus
 from workflows import visibility
 
 

@@ -22,9 +22,7 @@ from commands.common import (
     validate,
 )
 from models.activities import TriageResult
-from models.contract import (
-    InquiryIntake,
-)
+from models.contract import InquiryIntake
 from models.settings import PROJECT_ROOT, Settings
 from workflows import views
 

@@ -22,9 +22,7 @@ from commands.common import (
 )
 from encryption import EncryptionCodec
 from encryption.erasure import StillOpen, erase_customer, purge_expired
-from models.contract import (
-    SurveyResponse,
-)
+from models.contract import SurveyResponse
 from models.settings import Settings
 
 

@@ -52,6 +52,10 @@ DATA_KEY = Table(
 )
 
 
+# A data key row as unwrapping needs it.
+WRAPPED_KEY = (DATA_KEY.c.key_id, DATA_KEY.c.scope, DATA_KEY.c.master_key_id, DATA_KEY.c.wrapped)
+
+
 class UnknownDataKey(LookupError):
     """A payload names a data key this store never held (another deployment's, or forged)."""
 
@@ -154,12 +158,7 @@ class DataKeys:
         moved = 0
         with self._engine.begin() as conn:
             rows = conn.execute(
-                select(
-                    DATA_KEY.c.key_id,
-                    DATA_KEY.c.scope,
-                    DATA_KEY.c.master_key_id,
-                    DATA_KEY.c.wrapped,
-                )
+                select(*WRAPPED_KEY)
                 .where(DATA_KEY.c.wrapped.is_not(None))
                 .where(DATA_KEY.c.master_key_id != self._master.active_id)
             ).all()
@@ -223,12 +222,7 @@ class DataKeys:
     def _select(self, where: object) -> DataKey | None:
         with self._engine.connect() as conn:
             row = conn.execute(
-                select(
-                    DATA_KEY.c.key_id,
-                    DATA_KEY.c.scope,
-                    DATA_KEY.c.master_key_id,
-                    DATA_KEY.c.wrapped,
-                ).where(where)  # type: ignore[arg-type]
+                select(*WRAPPED_KEY).where(where)  # type: ignore[arg-type]
             ).one_or_none()
         if row is None:
             return None

@@ -11,15 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.contract import (
-    ComplianceFlag,
-    Department,
-    InquiryIntake,
-    RuleHit,
-    Sector,
-    Stage,
-    Urgency,
-)
+from models.contract import ComplianceFlag, Department, InquiryIntake, Sector, Stage, Urgency
+from models.status import RuleHit
 
 
 class Model(BaseModel):

@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 import clients  # noqa: E402
-from models.contract import Department, InquiryOutcome, InquiryStatus  # noqa: E402
+from models.contract import Department  # noqa: E402
 from models.settings import Settings  # noqa: E402
+from models.status import InquiryOutcome, InquiryStatus  # noqa: E402
 from simulator.temporal_signaller import TemporalSignaller  # noqa: E402
 from simulator.testing import serve_simulator  # noqa: E402
 from tests.support import binary, data_keys, intake, master_key_file, new_id  # noqa: E402

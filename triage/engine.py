@@ -22,7 +22,8 @@ from typing import cast
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from models.activities import TriageResult
-from models.contract import ComplianceFlag, Department, InquiryIntake, RuleHit, Urgency
+from models.contract import ComplianceFlag, Department, InquiryIntake, Urgency
+from models.status import RuleHit
 from triage.rules import URGENCY_RANK, Effect, Match, Rule, TierNumber, TriageRules
 from triage.text import Tokens, normalise, sentences
 

@@ -23,9 +23,10 @@ from typing import Any
 
 from activities.config_files import load_policy
 from models.activities import TriageResult
-from models.contract import ComplianceFlag, Draft, InquiryIntake
+from models.contract import ComplianceFlag, InquiryIntake
 from models.policy import ReleasePolicy
 from models.settings import PROJECT_ROOT
+from models.status import Draft
 from triage.engine import evaluate
 from triage.rules import TriageRules, load_rules
 from workflows import release

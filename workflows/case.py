@@ -11,22 +11,19 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from models.activities import AuditEvent, Reviewer, TriageResult
-from models.contract import (
+from models.contract import Department, InquiryIntake, Stage, SurveyResponse
+from models.policy import ClockName, ResolvedPolicy
+from models.status import (
     Deadline,
-    Department,
     DepartmentState,
     Draft,
-    InquiryIntake,
     OwnerAssignment,
     RefusedSignal,
     ReleaseDecision,
     Review,
-    Stage,
-    SurveyResponse,
     SurveyState,
     TimelineEntry,
 )
-from models.policy import ClockName, ResolvedPolicy
 from workflows import release
 from workflows.drafting import check_draft
 from workflows.policies import SYSTEM

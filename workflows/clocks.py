@@ -25,8 +25,8 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from models.activities import Model
-from models.contract import Deadline
 from models.policy import ClockName
+from models.status import Deadline
 
 Window = tuple[datetime, datetime]
 ClockState = Literal["running", "paused", "stopped", "breached"]

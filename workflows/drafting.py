@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from models.contract import ComplianceFlag, Department, DepartmentState
+from models.contract import ComplianceFlag, Department
+from models.status import DepartmentState
 
 # Identifiers that must never appear in a customer reply, whoever wrote it.
 IDENTIFIER_PATTERNS: dict[str, re.Pattern[str]] = {

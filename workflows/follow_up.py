@@ -11,8 +11,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.surveys import SurveyActivities
     from models.activities import SurveyAnswer
-    from models.contract import Stage, SurveyResponse, SurveyState
+    from models.contract import Stage, SurveyResponse
     from models.policy import ScoreThresholds
+    from models.status import SurveyState
 
 from workflows import escalation, messages, outbox, steps
 from workflows.case import Case, Request

@@ -21,16 +21,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from activities.triage import TriageActivities
     from models.activities import AssignOwnerInput, RegisterInquiryInput, TriageInput
-    from models.contract import (
-        SIGNAL_PAYLOADS,
-        ActionVerdict,
-        InquiryIntake,
-        InquiryOutcome,
-        InquiryStatus,
-        Stage,
-        Urgency,
-    )
+    from models.contract import SIGNAL_PAYLOADS, InquiryIntake, Stage, Urgency
     from models.policy import ResolvePolicyInput
+    from models.status import ActionVerdict, InquiryOutcome, InquiryStatus
 
 from workflows import (
     checkpoint,

@@ -83,14 +83,14 @@ async def send(case: Case, message: OutboxMessage, retry: RetryPolicy | None = N
             summary=summary,
         )
 
-    async def held(cause: str) -> None:
-        await _held(case, message, cause)
-
     if retry is not None:
         receipt = await call()  # the caller's own bound; it handles the failure
     else:
         receipt = await steps.persist(
-            call, pause=policies.DELIVERY_PAUSE, summary=summary, on_held=held
+            call,
+            pause=policies.DELIVERY_PAUSE,
+            summary=summary,
+            on_held=lambda cause: _held(case, message, cause),
         )
     case.record(
         workflow.now(),
@@ -113,7 +113,8 @@ async def _held(case: Case, message: OutboxMessage, cause: str) -> None:
         return  # a staff message: telling the owner would go the same way
     what = (
         f"the {message.kind.replace('_', ' ')} to the customer could not be delivered ({cause}); "
-        "it is sent again every few minutes until the channel takes it"
+        f"it is sent again every {policies.DELIVERY_PAUSE.seconds // 60} minutes until the "
+        "channel takes it"
     )
     try:
         await to_owner(case, what, retry=policies.NOTICE_RETRY)

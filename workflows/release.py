@@ -13,8 +13,9 @@ Pure: the workflow calls it at the checkpoint; the triage report calls it for th
 from __future__ import annotations
 
 from models.activities import TriageResult
-from models.contract import Draft, ReleaseDecision, Sector
+from models.contract import Sector
 from models.policy import ReleasePolicy
+from models.status import Draft, ReleaseDecision
 from workflows.policies import SYSTEM
 
 

@@ -15,7 +15,8 @@ from temporalio.exceptions import ActivityError, CancelledError
 with workflow.unsafe.imports_passed_through():
     from activities.departments import DepartmentActivities
     from models.activities import DepartmentRequest
-    from models.contract import Department, DepartmentState, Stage
+    from models.contract import Department, Stage
+    from models.status import DepartmentState
 
 from workflows import disclosure, outbox, policies
 from workflows.case import SETTLED, Case

@@ -16,17 +16,16 @@ from models.contract import (
     ComplianceDecision,
     ComplianceFlag,
     DepartmentResult,
-    DepartmentState,
     Escalate,
     ReassignOwner,
     Reopen,
-    Review,
     ReviseResponse,
     Stage,
     SurveyResponse,
     Withdraw,
 )
 from models.policy import ClockName
+from models.status import DepartmentState, Review
 from workflows.case import OPEN_FOR_WITHDRAWAL, SETTLED, TERMINAL, Case, Request
 
 REVIEW_ROLES = {"compliance_reviewer", "senior_reviewer"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from models.contract import Deadline
 from models.policy import ClockName, ResolvedPolicy
+from models.status import Deadline
 from workflows.clocks import Clock
 
 

@@ -17,7 +17,8 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.roster import RosterActivities
     from models.activities import FindOwnerInput
-    from models.contract import DepartmentState, Stage
+    from models.contract import Stage
+    from models.status import DepartmentState
 
 from workflows import escalation, messages, outbox, steps
 from workflows.case import SETTLED, TERMINAL, Case, Request

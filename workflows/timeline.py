@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from models.activities import AuditEvent
-from models.contract import TimelineEntry
+from models.status import TimelineEntry
 
 Phrase = Callable[[dict[str, Any]], str]
 

@@ -9,17 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from models.activities import InquirySnapshot, TriageResult
-from models.contract import (
-    Channel,
-    ComplianceFlag,
-    Department,
-    Draft,
-    InquiryIntake,
-    InquiryOutcome,
-    InquiryStatus,
-    Sector,
-    Stage,
-)
+from models.contract import Channel, ComplianceFlag, Department, InquiryIntake, Sector, Stage
+from models.status import Draft, InquiryOutcome, InquiryStatus
 from workflows.case import Case
 from workflows.policies import SYSTEM
 from workflows.signals import REVIEW_ROLES, role_needed

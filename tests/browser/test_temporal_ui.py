@@ -20,7 +20,7 @@ import pytest
 from temporalio.client import WorkflowHandle
 
 import starter
-from models.contract import InquiryStatus
+from models.status import InquiryStatus
 from tests.browser.ui import TemporalUi
 from tests.integration.conftest import Stack
 from tests.integration.helpers import audit, status_when

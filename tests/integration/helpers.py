@@ -15,7 +15,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHandle
 
 from activities.store import list_audit, list_outbox
-from models.contract import InquiryOutcome, InquiryStatus
+from models.status import InquiryOutcome, InquiryStatus
 from models.store import AuditRecord, OutboxRecord
 from tests.integration.conftest import Stack
 from tests.support import binary

@@ -19,7 +19,8 @@ import pytest
 import starter
 from activities.messaging import LoggingDelivery
 from models.activities import OutboxMessage
-from models.contract import InquiryOutcome, InquiryStatus, workflow_id_for
+from models.contract import workflow_id_for
+from models.status import InquiryOutcome, InquiryStatus
 from tests.integration.conftest import Stack
 from tests.integration.helpers import REVIEWER, audit, cli, status_when
 from tests.support import intake, new_id

@@ -20,7 +20,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from models.contract import InquiryOutcome
+from models.status import InquiryOutcome
 from tests.integration.conftest import Stack
 from tests.integration.helpers import approve, audit, start, status_when
 from tests.support import intake, new_id

@@ -14,8 +14,9 @@ from temporalio.client import Client
 
 import clients
 from encryption.master import new_key
-from models.contract import InquiryIntake, InquiryOutcome, InquiryStatus, workflow_id_for
+from models.contract import InquiryIntake, workflow_id_for
 from models.settings import Settings
+from models.status import InquiryOutcome, InquiryStatus
 from tests.integration.conftest import Stack
 from tests.integration.helpers import approve, status_when
 from tests.support import intake, new_id

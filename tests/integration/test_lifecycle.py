@@ -8,7 +8,8 @@ from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 
-from models.contract import Department, InquiryOutcome
+from models.contract import Department
+from models.status import InquiryOutcome
 from tests.integration.conftest import Stack
 from tests.integration.helpers import (
     REVIEWER,

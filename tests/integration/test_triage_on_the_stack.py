@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from models.contract import InquiryOutcome
+from models.status import InquiryOutcome
 from tests.integration.conftest import Stack
 from tests.integration.helpers import cli_start, outbox, status_when
 from tests.support import intake, new_id

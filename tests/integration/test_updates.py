@@ -10,7 +10,7 @@ import json
 import pytest
 
 import starter
-from models.contract import ActionVerdict
+from models.status import ActionVerdict
 from tests.integration.conftest import Stack
 from tests.integration.helpers import REVIEWER, audit, cli, start, status_when
 from tests.support import intake, new_id

@@ -7,18 +7,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from models.activities import Reviewer, TriageResult
-from models.contract import (
-    ComplianceFlag,
-    Department,
-    DepartmentState,
-    InquiryIntake,
-    Review,
-    RuleHit,
-    Sector,
-    Stage,
-    Urgency,
-)
+from models.contract import ComplianceFlag, Department, InquiryIntake, Sector, Stage, Urgency
 from models.policy import ReleasePolicy, ResolvedPolicy
+from models.status import DepartmentState, Review, RuleHit
 from tests import support
 from workflows import views
 from workflows.case import Case

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.contract import ComplianceFlag, Department, DepartmentState
+from models.contract import ComplianceFlag, Department
+from models.status import DepartmentState
 from workflows.drafting import check_draft, compose_draft
 
 PRIVILEGED = (

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from models.activities import TriageResult
-from models.contract import Department, Draft, InquiryIntake, RuleHit, Sector, Urgency
+from models.contract import Department, InquiryIntake, Sector, Urgency
 from models.policy import ReleasePolicy
 from models.settings import PROJECT_ROOT
+from models.status import Draft, RuleHit
 from triage.engine import evaluate
 from triage.report import release_policy
 from triage.rules import load_rules

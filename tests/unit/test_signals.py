@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from models.contract import SIGNAL_PAYLOADS, Department, DepartmentState, Stage, SurveyState
+from models.contract import SIGNAL_PAYLOADS, Department, Stage
+from models.status import DepartmentState, SurveyState
 from tests.unit.test_case import NOW, OWNER, at_checkpoint, make_case
 from workflows import views
 from workflows.case import Case, Request

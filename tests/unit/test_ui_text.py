@@ -4,16 +4,8 @@ set at start, and the current details the workflow keeps up to date. No personal
 from __future__ import annotations
 
 from models.activities import TriageResult
-from models.contract import (
-    Channel,
-    ComplianceFlag,
-    Department,
-    InquiryIntake,
-    Review,
-    RuleHit,
-    Sector,
-    Urgency,
-)
+from models.contract import Channel, ComplianceFlag, Department, InquiryIntake, Sector, Urgency
+from models.status import Review, RuleHit
 from tests import support
 from tests.unit.test_case import NOW, POLICY, at_checkpoint, make_case
 from workflows import views

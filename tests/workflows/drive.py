@@ -12,7 +12,8 @@ from typing import Any
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
-from models.contract import Department, InquiryOutcome, InquiryStatus, Stage
+from models.contract import Department, Stage
+from models.status import InquiryOutcome, InquiryStatus
 
 WAIT_S = 15.0
 POLL_S = 0.02

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.contract import Department, InquiryStatus, Stage
+from models.contract import Department, Stage
+from models.status import InquiryStatus
 from tests import support
 from tests.workflows import drive
 from tests.workflows.world import AGENT, OWNER, REVIEWER, World, accepted

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from models.contract import Department, RuleHit, Stage
+from models.contract import Department, Stage
+from models.status import RuleHit
 from tests import support
 from tests.workflows import drive
 from tests.workflows.world import OWNER, REVIEWER, World, routine

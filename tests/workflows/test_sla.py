@@ -12,7 +12,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from models.activities import AuditEvent
-from models.contract import Deadline, Department, InquiryStatus, Stage
+from models.contract import Department, Stage
+from models.status import Deadline, InquiryStatus
 from tests import support
 from tests.workflows import drive
 from tests.workflows.world import (

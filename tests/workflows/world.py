@@ -55,15 +55,9 @@ from models.activities import (
     TriageInput,
     TriageResult,
 )
-from models.contract import (
-    ComplianceFlag,
-    Department,
-    InquiryOutcome,
-    RuleHit,
-    Urgency,
-    workflow_id_for,
-)
+from models.contract import ComplianceFlag, Department, Urgency, workflow_id_for
 from models.policy import ResolvedPolicy, ResolvePolicyInput
+from models.status import InquiryOutcome, RuleHit
 from tests.workflows.drive import WAIT_S
 from tests.workflows.server import wind_down
 from workflows.inquiry import RegulatedInquiry
