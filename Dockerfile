@@ -12,7 +12,7 @@ COPY . .
 # Compiled now because the non-root user cannot write __pycache__ at run time, and the
 # workflow sandbox would otherwise recompile the workflow modules for every run.
 RUN pip install . \
-    && python -m compileall -q workflows models activities simulator triage encryption commands clients.py worker.py codec_server.py \
+    && python -m compileall -q workflows models activities simulator triage encryption commands audit clients.py worker.py codec_server.py \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app \
     && mkdir -p /var/lib/inquiries && chown 10001 /var/lib/inquiries
 

@@ -17,6 +17,8 @@ step exactly once and a failed step leaves the version where it was.
 
 Each step's DDL is frozen: step 1 spells its tables out instead of reading today's models, so a
 later step that alters a table still finds the shape it expects. When a model changes, add a step.
+Step 5 makes the audit trail a hash chain per inquiry (audit/chain.py) and has the database refuse
+to change or remove its rows.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
+    insert,
     select,
     text,
     update,
@@ -52,6 +56,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from temporalio.exceptions import ApplicationError
 
+from audit.chain import GENESIS, Entry, commit_free_text
 from models.store import SchemaVersion, UtcDateTime
 
 Migration = Callable[[Connection], None]
@@ -244,11 +249,149 @@ def _v4_customer_ref(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_inquiry_customer_ref ON inquiry (customer_ref)"))
 
 
+def _v5_audit_chain(conn: Connection) -> None:
+    # The audit trail becomes a hash chain per inquiry, its free text moves to audit_text (the
+    # chain keeps a salted hash of it, so erasure does not break the chain), and the database
+    # refuses to change or remove a row.
+    for column in ("seq INTEGER", "prev_hash VARCHAR(64)", "row_hash VARCHAR(64)"):
+        conn.execute(text(f"ALTER TABLE audit_event ADD COLUMN {column}"))
+    conn.execute(
+        text("CREATE UNIQUE INDEX ux_audit_event_inquiry_seq ON audit_event (inquiry_id, seq)")
+    )
+    metadata = MetaData()
+    events = Table(
+        "audit_event",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("inquiry_id", String(64)),
+        Column("event_key", String(255)),
+        Column("workflow_id", String(128)),
+        Column("at", UtcDateTime),
+        Column("actor", String(128)),
+        Column("action", String(64)),
+        Column("stage", String(32)),
+        Column("detail", JSON),
+        Column("seq", Integer),
+        Column("prev_hash", String(64)),
+        Column("row_hash", String(64)),
+    )
+    texts = Table(
+        "audit_text",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", Integer, nullable=False),
+        Column("inquiry_id", String(64), nullable=False, index=True),
+        Column("field", String(64), nullable=False),
+        Column("salt", String(32), nullable=False),
+        Column("text", Text, nullable=False),
+        UniqueConstraint("event_id", "field", name="uq_audit_text_event_field"),
+    )
+    heads = Table(
+        "audit_head",
+        metadata,
+        Column("inquiry_id", String(64), primary_key=True),
+        Column("seq", Integer, nullable=False),
+        Column("row_hash", String(64), nullable=False),
+    )
+    texts.create(conn)
+    heads.create(conn)
+    _v5_chain_existing_rows(conn, events, texts, heads)
+    if conn.dialect.name == "postgresql":
+        _v5_postgres_triggers(conn)
+    else:
+        _v5_sqlite_triggers(conn)
+
+
+def _v5_chain_existing_rows(conn: Connection, events: Table, texts: Table, heads: Table) -> None:
+    """Chain the rows already stored, in the order they were written (id) per inquiry."""
+    inquiries = conn.execute(select(events.c.inquiry_id).distinct()).scalars().all()
+    for inquiry_id in sorted(inquiries):
+        seq, prev_hash = 0, GENESIS
+        rows = conn.execute(
+            select(events).where(events.c.inquiry_id == inquiry_id).order_by(events.c.id)
+        ).all()
+        for row in rows:
+            seq += 1
+            chained, moved = commit_free_text(row.detail, row.actor)
+            row_hash = Entry(
+                inquiry_id=inquiry_id,
+                seq=seq,
+                event_key=row.event_key,
+                workflow_id=row.workflow_id,
+                at=row.at,
+                actor=row.actor,
+                action=row.action,
+                stage=row.stage,
+                detail=chained,
+                prev_hash=prev_hash,
+            ).digest()
+            conn.execute(
+                update(events)
+                .where(events.c.id == row.id)
+                .values(detail=chained, seq=seq, prev_hash=prev_hash, row_hash=row_hash)
+            )
+            if moved:
+                conn.execute(
+                    insert(texts),
+                    [
+                        {"event_id": row.id, "inquiry_id": inquiry_id, "field": key,
+                         "salt": salt, "text": value}
+                        for key, (salt, value) in moved.items()
+                    ],
+                )  # fmt: skip
+            prev_hash = row_hash
+        conn.execute(insert(heads).values(inquiry_id=inquiry_id, seq=seq, row_hash=prev_hash))
+
+
+def _v5_sqlite_triggers(conn: Connection) -> None:
+    refusals = {
+        "audit_event_no_update": ("UPDATE", "audit_event", "audit rows cannot be changed"),
+        "audit_event_no_delete": ("DELETE", "audit_event", "audit rows cannot be removed"),
+        "audit_text_no_update": ("UPDATE", "audit_text", "audit text cannot be changed"),
+    }
+    for name, (operation, table, message) in refusals.items():
+        conn.execute(
+            text(
+                f"CREATE TRIGGER {name} BEFORE {operation} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )
+        )
+
+
+def _v5_postgres_triggers(conn: Connection) -> None:
+    # 42501 (insufficient_privilege): the error an application role without the right gets too.
+    conn.execute(
+        text(
+            "CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = "
+            "'the audit trail refuses ' || TG_OP || ' on ' || TG_TABLE_NAME; END $$"
+        )
+    )
+    for name, timing, table in (
+        ("audit_event_append_only", "BEFORE UPDATE OR DELETE", "audit_event"),
+        ("audit_text_no_update", "BEFORE UPDATE", "audit_text"),
+    ):
+        conn.execute(
+            text(
+                f"CREATE TRIGGER {name} {timing} ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()"
+            )
+        )
+    for table in ("audit_event", "audit_text"):
+        conn.execute(
+            text(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()"
+            )
+        )
+
+
 MIGRATIONS: list[tuple[int, Migration]] = [
     (1, _v1_create_tables),
     (2, _v2_survey_answers),
     (3, _v3_data_keys),
     (4, _v4_customer_ref),
+    (5, _v5_audit_chain),
 ]
 
 

@@ -1,10 +1,12 @@
 """The inquiry registry, audit trail and read model: session-first functions and their
 activities. Survey answers live in `activities.surveys`.
 
-Every write is one atomic statement keyed on a unique column (`INSERT .. ON CONFLICT DO NOTHING`,
-a conditional `UPDATE`), so a retried activity, or two workers racing, can never add a second row
-or move the read model backwards. The functions take a session and leave committing to the caller;
-`StoreActivities` wraps the writes in one transaction each and runs them off the event loop.
+Every write is keyed on a unique column (`INSERT .. ON CONFLICT DO NOTHING`, a conditional
+`UPDATE`), so a retried activity, or two workers racing, can never add a second row or move the
+read model backwards. Audit rows are appended to their inquiry's hash chain, one writer at a time
+(`audit.chain`): every writer of the trail comes through `record_events`. The functions take a
+session and leave committing to the caller; `StoreActivities` wraps the writes in one transaction
+each and runs them off the event loop.
 
 Errors
     ApplicationError "InquiryNotRegistered" (non-retryable): a snapshot names an inquiry the
@@ -27,6 +29,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.db import in_store
+from audit.chain import append_events, read_trail
 from encryption.pseudonyms import Pseudonyms
 from models.activities import (
     AuditEvent,
@@ -92,17 +95,10 @@ def register_inquiry(
 
 
 def record_events(*, session: Session, events: Sequence[AuditEvent]) -> None:
-    """Add each event once: an `event_key` already stored is skipped."""
-    rows = [
-        {
-            **event.model_dump(mode="python", exclude={"detail", "stage"}),
-            "stage": event.stage.value,
-            # JSON mode turns dates, enums and the like in the detail into plain JSON values.
-            "detail": event.model_dump(mode="json")["detail"],
-        }
-        for event in events
-    ]
-    insert_ignoring_duplicates(session=session, model=AuditRecord, rows=rows, key="event_key")
+    """Append each event to its inquiry's audit chain once: an `event_key` already stored with
+    the same content is skipped; one stored with other content raises the alarm and the event is
+    kept under a derived key (`audit.chain`)."""
+    append_events(session=session, events=events)
 
 
 def apply_snapshot(*, session: Session, snapshot: InquirySnapshot) -> bool:
@@ -140,14 +136,9 @@ def find_inquiry(*, session: Session, inquiry_id: str) -> InquiryRecord | None:
 
 
 def list_audit(*, session: Session, inquiry_id: str) -> list[AuditRecord]:
-    """The inquiry's audit trail in the order things happened (ties in the order recorded)."""
-    return list(
-        session.exec(
-            select(AuditRecord)
-            .where(AuditRecord.inquiry_id == inquiry_id)
-            .order_by(col(AuditRecord.at), col(AuditRecord.id))
-        ).all()
-    )
+    """The inquiry's audit trail in the order things happened (ties in the order recorded), with
+    the free text people wrote put back, or "[erased]". The rows are detached copies."""
+    return read_trail(session=session, inquiry_id=inquiry_id)
 
 
 def list_outbox(*, session: Session, inquiry_id: str) -> list[OutboxRecord]:

@@ -5,8 +5,10 @@ while the audit trail keeps its facts under the customer's pseudonym.
   its own data key, and destroying it (crypto-shredding) makes every copy of that history
   undecodable, through the codec server or otherwise.
 - The store: outbox messages lose recipient, subject and body; survey answers lose their
-  comment; audit rows lose the free text people wrote (notes, comments, reasons given by staff).
-  What happened, when, by whom and at which stage stays: HIPAA keeps audit records six years.
+  comment; audit rows lose the free text people wrote (notes, comments, reasons given by staff):
+  it lives apart from the hash chain (audit/chain.py), which keeps only a salted hash of it, so
+  deleting it leaves every row as it was and the chain verifying. What happened, when, by whom
+  and at which stage stays: HIPAA keeps audit records six years.
 - Each inquiry's trail gets a `customer_erased` row naming the operator and the pseudonym.
 
 Only closed inquiries are erased: an open one would stop at its next step, unable to read its
@@ -29,16 +31,12 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from activities.store import record_events
+from audit.chain import ERASED, erase_texts
 from encryption.data_keys import DATA_KEY, DataKeys
 from encryption.pseudonyms import Pseudonyms
 from models.activities import AuditEvent
 from models.contract import Stage
-from models.store import AuditRecord, InquiryRecord, OutboxRecord, SurveyAnswerRecord
-
-ERASED = "[erased]"
-# Free text people write into the trail; a reason the system gave names only rules and clocks.
-WRITTEN_BY_PEOPLE = ("text", "note", "comment", "summary")
-SYSTEM_ACTORS = ("system", "policy", "intake")
+from models.store import InquiryRecord, OutboxRecord, SurveyAnswerRecord
 
 
 class StillOpen(RuntimeError):
@@ -143,13 +141,7 @@ def _scrub(
             )
             .values(comment=None)
         )
-        scrubbed = 0
-        for row in session.exec(select(AuditRecord).where(col(AuditRecord.inquiry_id).in_(ids))):
-            kept = _without_free_text(row.detail, row.actor)
-            if kept != row.detail:
-                row.detail = kept
-                session.add(row)
-                scrubbed += 1
+        scrubbed = erase_texts(session=session, inquiry_ids=ids)
         stages = dict(
             session.exec(
                 select(InquiryRecord.inquiry_id, InquiryRecord.stage).where(
@@ -185,13 +177,3 @@ def _scrub(
         survey_comments_removed=comments.rowcount or 0,
         audit_rows_scrubbed=scrubbed,
     )
-
-
-def _without_free_text(detail: dict[str, Any], actor: str) -> dict[str, Any]:
-    personal = set(WRITTEN_BY_PEOPLE)
-    if actor not in SYSTEM_ACTORS:
-        personal.add("reason")
-    return {
-        key: ERASED if key in personal and value not in (None, "", ERASED) else value
-        for key, value in detail.items()
-    }

@@ -1,5 +1,5 @@
-"""The store's tables: inquiry registry and read model, audit trail, outbox, survey answers, and
-the schema version.
+"""The store's tables: inquiry registry and read model, audit trail (rows, their free text, each
+chain's head), outbox, survey answers, and the schema version.
 
 These SQLModel tables are touched only inside activities and entry points, never in workflows
 (the workflow sandbox and replay know nothing of a database). The wire shapes that travel through
@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, DateTime, Dialect, Text, TypeDecorator
+from sqlalchemy import JSON, DateTime, Dialect, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 OutboxStatus = Literal["queued", "sent"]
@@ -75,7 +75,12 @@ class InquiryRecord(SQLModel, table=True):
 
 
 class AuditRecord(SQLModel, table=True):
-    """One documented step; `event_key` makes a retried write land once."""
+    """One documented step; `event_key` makes a retried write land once.
+
+    Rows are only ever appended (the database refuses UPDATE and DELETE), each a link of its
+    inquiry's hash chain (audit/chain.py). `detail` holds commitments in place of free text,
+    which lives in `AuditText`; `activities.store.list_audit` puts it back for readers.
+    """
 
     __tablename__ = "audit_event"
 
@@ -88,6 +93,36 @@ class AuditRecord(SQLModel, table=True):
     action: str = Field(max_length=64)
     stage: str = Field(max_length=32)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # The chain: position in the inquiry's trail (1, 2, ...), the previous row's hash, this
+    # row's. Empty only on a row written behind the application's back, which verify reports.
+    seq: int | None = None
+    prev_hash: str | None = Field(default=None, max_length=64)
+    row_hash: str | None = Field(default=None, max_length=64)
+
+
+class AuditText(SQLModel, table=True):
+    """Free text someone wrote into an audit row, outside the chain: the row commits to it by a
+    salted hash. Erasure deletes these rows; nothing updates them."""
+
+    __tablename__ = "audit_text"
+    __table_args__ = (UniqueConstraint("event_id", "field"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int  # audit_event.id
+    inquiry_id: str = Field(index=True, max_length=64)
+    field: str = Field(max_length=64)
+    salt: str = Field(max_length=32)
+    text: str = Field(sa_type=Text)
+
+
+class AuditHead(SQLModel, table=True):
+    """The newest link of an inquiry's chain; appends lock this row, one writer at a time."""
+
+    __tablename__ = "audit_head"
+
+    inquiry_id: str = Field(primary_key=True, max_length=64)
+    seq: int
+    row_hash: str = Field(max_length=64)
 
 
 class OutboxRecord(SQLModel, table=True):

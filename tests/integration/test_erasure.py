@@ -17,8 +17,15 @@ from temporalio.client import Client
 
 import clients
 import starter
+from audit.verify import verify_store
 from models.contract import workflow_id_for
-from models.store import AuditRecord, InquiryRecord, OutboxRecord, SurveyAnswerRecord
+from models.store import (
+    AuditRecord,
+    AuditText,
+    InquiryRecord,
+    OutboxRecord,
+    SurveyAnswerRecord,
+)
 from tests.integration.conftest import Stack
 from tests.integration.helpers import approve, audit, cli, start, status_when
 from tests.support import intake, new_id
@@ -67,7 +74,7 @@ def stored_text(stack: Stack, inquiry_ids: list[str]) -> str:
     """Every stored row of these inquiries, as text."""
     rows: list[Any] = []
     with Session(stack.engine) as session:
-        for table in (InquiryRecord, AuditRecord, OutboxRecord, SurveyAnswerRecord):
+        for table in (InquiryRecord, AuditRecord, AuditText, OutboxRecord, SurveyAnswerRecord):
             rows += session.exec(
                 select(table).where(col(table.inquiry_id).in_(inquiry_ids))  # type: ignore[attr-defined]
             ).all()
@@ -103,6 +110,8 @@ async def test_erasure_makes_a_customer_unreadable_and_keeps_the_facts(stack: St
         assert after == [*actions_before[inquiry_id], "customer_erased"]
         assert audit(stack, inquiry_id)[-1].detail["customer"] == report["customer"]
     assert marker not in stored_text(stack, ids)
+    assert report["audit_rows_scrubbed"] >= 2  # a note in each inquiry, at least
+    assert verify_store(stack.engine, inquiry_id=ids[0]).ok
     assert on_disk(stack, marker) == [], "an erased value lingers in the database's files"
     kept = await input_payload(stack, other["inquiry_id"])
     assert kept_marker in base64.b64decode(kept["data"]).decode()
