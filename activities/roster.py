@@ -35,6 +35,7 @@ from models.activities import (
     OwnerOnRoster,
     Reviewer,
     ReviewerRoster,
+    StaffRoles,
 )
 from models.contract import Department, Sector
 
@@ -132,6 +133,22 @@ class Roster(ConfigModel):
                     return team.id
         return None
 
+    def roles_of(self, staff_id: str) -> StaffRoles:
+        """What `staff_id` may do: review (roles), manage teams, own inquiries, operate."""
+        reviewer = next((r for r in self.reviewers if r.id == staff_id), None)
+        operator = any(o.id == staff_id for o in self.operators)
+        manages = [t.id for t in self.teams if t.manager == staff_id]
+        owns_in = self.owners_team(staff_id)
+        return StaffRoles(
+            on_roster=bool(
+                reviewer or operator or manages or owns_in or staff_id in self.routing.tier3_notify
+            ),
+            operator=operator,
+            manages=manages,
+            owns_in=owns_in,
+            reviewer_roles=list(reviewer.roles) if reviewer else [],
+        )
+
     def escalation_owner(self, team_id: str, tier: int) -> str:
         """Who answers for an escalation to `tier` in a team (tier clamped to 1-3)."""
         key: Literal["1", "2", "3"] = "1" if tier <= 1 else "2" if tier == 2 else "3"
@@ -182,6 +199,10 @@ class RosterActivities:
     def __init__(self, roster_path: Path, owner_load: OwnerLoad) -> None:
         self._roster = WatchedFile(roster_path, load_roster)
         self._owner_load = owner_load
+
+    def current(self) -> Roster:
+        """The roster in force (the last good version of the file)."""
+        return self._roster.current()
 
     @activity.defn(name="assign_owner")
     async def assign_owner(self, input: AssignOwnerInput) -> AssignedOwner:

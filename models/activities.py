@@ -98,6 +98,41 @@ class ReviewerRoster(Model):
     reviewers: list[Reviewer]
 
 
+# --- who is acting ----------------------------------------------------------------------------
+
+
+class VerifyActorInput(Model):
+    """An action's actor and assertion to verify; `now` is the workflow's clock."""
+
+    action: str
+    actor: str
+    inquiry_id: str
+    digest: str  # identity.assertions.content_digest of the payload
+    assertion: str | None = None
+    now: datetime
+
+
+class StaffRoles(Model):
+    """What the roster lets a staff id do (config/roster.toml), read when the action arrives."""
+
+    on_roster: bool = False
+    operator: bool = False
+    manages: list[str] = Field(default_factory=list)  # team ids
+    owns_in: str | None = None  # the team in which they may own inquiries
+    reviewer_roles: list[str] = Field(default_factory=list)
+
+
+class ActorCheck(Model):
+    """Whether the actor is proven (`verified`), or why the action must be refused; with the
+    accepted assertion's id and draft version, and the actor's roles."""
+
+    verified: bool = False
+    refusal: str | None = None
+    jti: str | None = None
+    draft_version: int | None = None
+    roles: StaffRoles = Field(default_factory=StaffRoles)
+
+
 # --- departments ----------------------------------------------------------------------------
 
 

@@ -172,7 +172,16 @@ def workflow_id_for(inquiry_id: str) -> str:
 # --- signals ------------------------------------------------------------------------------
 
 
-class ComplianceDecision(Inbound):
+class Acting(Inbound):
+    """An action sent by someone who must be known: staff (the issuer's signed assertion) or a
+    department (signed with its token). The format is in identity/assertions.py and the README's
+    "Who is acting"; without one the action is accepted as unverified only where signed actions
+    are not required."""
+
+    assertion: str | None = Field(default=None, min_length=1, max_length=8192)
+
+
+class ComplianceDecision(Acting):
     reviewer_id: ActorId
     decision: Literal["approve", "reject"]
     note: str | None = Field(default=None, max_length=4000)
@@ -184,25 +193,25 @@ class ComplianceDecision(Inbound):
         return self
 
 
-class DepartmentResult(Inbound):
+class DepartmentResult(Acting):
     department: Department
     case_ref: Annotated[str, Field(min_length=1, max_length=128)]
     status: Literal["completed", "failed", "needs_info"]
     summary: str | None = Field(default=None, max_length=20000)
 
 
-class ReviseResponse(Inbound):
+class ReviseResponse(Acting):
     author_id: ActorId
     text: Annotated[str, Field(min_length=1, max_length=20000)]
 
 
-class ReassignOwner(Inbound):
+class ReassignOwner(Acting):
     owner_id: ActorId
     by: ActorId
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
-class Escalate(Inbound):
+class Escalate(Acting):
     by: ActorId
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
@@ -220,23 +229,23 @@ class SurveyResponse(Inbound):
         return self
 
 
-class Reopen(Inbound):
+class Reopen(Acting):
     by: ActorId
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
-class Withdraw(Inbound):
+class Withdraw(Acting):
     by: ActorId
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
-class AddNote(Inbound):
+class AddNote(Acting):
     author_id: ActorId
     text: Annotated[str, Field(min_length=1, max_length=20000)]
     kind: Literal["note", "sentiment"] = "note"
 
 
-class CloseRecovery(Inbound):
+class CloseRecovery(Acting):
     """Added to the contract's signals: the owner closes a service-recovery step with a note."""
 
     by: ActorId

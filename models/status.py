@@ -103,6 +103,14 @@ class RefusedSignal(Outbound):
     at: datetime
 
 
+class UnverifiedAction(Outbound):
+    """An action accepted without a signed assertion (signed actions not required)."""
+
+    signal: str
+    actor: str
+    at: datetime
+
+
 class TimelineEntry(Outbound):
     """One audit event in words; `seq` is the event's number in the audit trail."""
 
@@ -149,6 +157,8 @@ class InquiryStatus(Outbound):
     sla_breaches: list[str] = Field(default_factory=list)
     survey: SurveyState | None = None
     refused_signals: list[RefusedSignal] = Field(default_factory=list)
+    # Actions accepted without a signed assertion, where signed actions are not required.
+    unverified_actions: list[UnverifiedAction] = Field(default_factory=list)
     notes: int = 0
     # The audit events so far, oldest first, as a person reads them; the oldest are left out
     # (counted in timeline_omitted, kept in the audit trail) once there are more than 500.

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.contract import Department, workflow_id_for
+from identity.keys import department_assertion
+from models.contract import Department, DepartmentResult, workflow_id_for
 from simulator import summaries
 from simulator.config import DepartmentConfig, SimulatorConfig
 from simulator.signaller import Signaller
@@ -120,11 +121,12 @@ class CaseDesk:
             return Reply(code, {"error": "injected fault"}, extra)
         if key not in self._cases:
             workflow_id = workflow_id_of(body, key, department)
-            self._cases[key] = self._open_case(department, settings, workflow_id)
+            inquiry_id = str(body["inquiry_id"])
+            self._cases[key] = self._open_case(department, settings, workflow_id, inquiry_id)
         return self._cases[key]
 
     def _open_case(
-        self, department: Department, settings: DepartmentConfig, workflow_id: str
+        self, department: Department, settings: DepartmentConfig, workflow_id: str, inquiry_id: str
     ) -> Reply:
         self._sequence[department] += 1
         ref = summaries.case_ref(department, self._sequence[department])
@@ -137,18 +139,37 @@ class CaseDesk:
             "status": settings.final_status,
             "summary": summaries.summary(department, settings.final_status, ref),
         }
-        self._schedule(workflow_id, payload, settings.result_delay_s)
+        secret = settings.token.get_secret_value() if settings.token else None
+        self._schedule(workflow_id, payload, settings.result_delay_s, inquiry_id, secret)
         return Reply(201, {"case_ref": ref, "status": "accepted"})
 
-    def _schedule(self, workflow_id: str, payload: dict[str, Any], delay_s: float) -> None:
-        task = asyncio.create_task(self._signal_later(workflow_id, payload, delay_s))
+    def _schedule(
+        self,
+        workflow_id: str,
+        payload: dict[str, Any],
+        delay_s: float,
+        inquiry_id: str,
+        secret: str | None,
+    ) -> None:
+        task = asyncio.create_task(
+            self._signal_later(workflow_id, payload, delay_s, inquiry_id, secret)
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _signal_later(
-        self, workflow_id: str, payload: dict[str, Any], delay_s: float
+        self,
+        workflow_id: str,
+        payload: dict[str, Any],
+        delay_s: float,
+        inquiry_id: str,
+        secret: str | None,
     ) -> None:
         await asyncio.sleep(delay_s)
+        if secret is not None:
+            # The department proves the result is its own: signed with the token it shares.
+            result = DepartmentResult.model_validate(payload)
+            payload = payload | {"assertion": department_assertion(secret, result, inquiry_id)}
         try:
             await self._signaller.department_result(workflow_id, payload)
         except Exception as exc:

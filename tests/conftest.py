@@ -74,3 +74,24 @@ def db_engine(db_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+# --- who is acting: one development issuer for the whole session ------------------------------
+
+IDENTITY_ISSUER_VARS = ("INQUIRY_ISSUER_JWKS_FILE", "INQUIRY_DEV_ISSUER_KEY_FILE")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def identity_dev_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The development issuer's key and JWKS in a session folder, named in the environment so
+    that every worker and starter.py of the tests sign and verify alike (and nothing is written
+    to the project's data/)."""
+    folder = tmp_path_factory.mktemp("issuer")
+    files = {
+        "INQUIRY_ISSUER_JWKS_FILE": str(folder / "dev-issuer.jwks.json"),
+        "INQUIRY_DEV_ISSUER_KEY_FILE": str(folder / "dev-issuer-key.pem"),
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in files.items():
+            patch.setenv(name, value)
+        yield files

@@ -23,6 +23,7 @@ from models.status import (
     Review,
     SurveyState,
     TimelineEntry,
+    UnverifiedAction,
 )
 from workflows import release
 from workflows.drafting import check_draft
@@ -71,6 +72,8 @@ class Case:
         self.reviews: list[Review] = []
         self.reviewers: dict[str, Reviewer] = {}
         self.refused: list[RefusedSignal] = []
+        self.unverified: list[UnverifiedAction] = []
+        self.assertions_used: set[str] = set()
         self.pending: list[AuditEvent] = []
         # The newest TIMELINE_KEPT events in words; the audit trail keeps them all.
         self.timeline: list[TimelineEntry] = []
@@ -199,6 +202,10 @@ class Case:
     @property
     def owner(self) -> str | None:
         return self.owner_history[-1].owner_id if self.owner_history else None
+
+    @property
+    def team(self) -> str | None:
+        return self.owner_history[-1].team if self.owner_history else None
 
     @property
     def flags(self) -> list[Any]:

@@ -20,12 +20,18 @@ with workflow.unsafe.imports_passed_through():
     from activities.roster import RosterActivities
     from activities.store import StoreActivities
     from activities.triage import TriageActivities
-    from models.activities import AssignOwnerInput, RegisterInquiryInput, TriageInput
+    from models.activities import (
+        ActorCheck,
+        AssignOwnerInput,
+        RegisterInquiryInput,
+        TriageInput,
+    )
     from models.contract import SIGNAL_PAYLOADS, InquiryIntake, Stage, Urgency
     from models.policy import ResolvePolicyInput
     from models.status import ActionVerdict, InquiryOutcome, InquiryStatus
 
 from workflows import (
+    acting,
     checkpoint,
     documentation,
     escalation,
@@ -38,7 +44,7 @@ from workflows import (
     timekeeper,
     views,
 )
-from workflows.case import Case
+from workflows.case import TERMINAL, Case
 from workflows.intake import PayloadError, decode_one
 from workflows.policies import SYSTEM
 from workflows.signals import RULES, actor_of
@@ -65,6 +71,8 @@ class RegulatedInquiry:
                 self._refusal = "invalid intake: workflow id must be 'inquiry-' + inquiry_id"
         self._finished = False
         self._drained = False
+        # Actions are checked (an activity) and applied one at a time, in the order they came.
+        self._acting = asyncio.Lock()
 
     @workflow.run
     async def run(self, *args: Any) -> InquiryOutcome:
@@ -102,6 +110,8 @@ class RegulatedInquiry:
             case.sla.stop_all(workflow.now(), case.policy)
         self._finished = True
         await asyncio.gather(*helpers)
+        # Actions still being checked finish (and are documented) before the trail closes.
+        await workflow.wait_condition(workflow.all_handlers_finished)
         # Only now may the documenting task stop: the helpers may have recorded to the end.
         self._drained = True
         await documenting
@@ -194,78 +204,89 @@ class RegulatedInquiry:
         )
         case.stop_clock("resolution", workflow.now())
 
-    # --- signals: each is decoded and judged by the rules; a refusal is recorded, never raised --
+    # --- signals: each is decoded, its actor checked and the rules applied; a refusal is recorded,
+    # never raised ------------------------------------------------------------------------------
 
-    def _signal(self, name: str, args: Sequence[Any]) -> str | None:
+    async def _signal(self, name: str, args: Sequence[Any]) -> str | None:
         """Apply one action by the rules; the reason it was refused (also recorded), or None."""
         case = self._case
         if case is None:
             # The run is failing on its input; there is nothing to apply an action to.
             return "the inquiry's input was refused"
+        async with self._acting:
+            try:
+                payload = decode_one(SIGNAL_PAYLOADS[name], args)
+            except PayloadError as err:
+                refusal = f"malformed payload: {err}"
+                case.refuse(name, refusal, workflow.now())
+                return refusal
+            return await self._apply(case, name, payload)
+
+    async def _apply(self, case: Case, name: str, payload: Any) -> str | None:
+        check: ActorCheck | None = None
+        reason: str | None = None
+        if case.stage not in TERMINAL and acting.needs_identity(name):
+            check, reason = await acting.identify(case, name, payload)
         now = workflow.now()
-        reason: str | None
-        try:
-            payload = decode_one(SIGNAL_PAYLOADS[name], args)
-        except PayloadError as err:
-            reason = f"malformed payload: {err}"
-            case.refuse(name, reason, now)
-            return reason
-        if case.stage in (Stage.CLOSED, Stage.WITHDRAWN):
+        if case.stage in TERMINAL:
             reason = "inquiry is closed"
-        else:
-            reason = RULES[name](case, payload, now)
+        elif reason is None:
+            roles = check.roles if check is not None else acting.NOBODY
+            reason = RULES[name](case, payload, roles, now)
         if reason is not None:
             case.refuse(name, reason, now, actor_of(payload))
+        elif check is not None:
+            acting.accepted(case, name, payload, check, now)
         return reason
 
     # Every signal is also an Update of the same name (the contract's "Updates"): the same rules,
     # the same record of a refusal, and the verdict for the caller. Checked in the handler, not
     # a validator, so that a refusal is in the audit trail too.
     @workflow.update(dynamic=True)
-    def act(self, name: str, args: Sequence[RawValue]) -> ActionVerdict:
+    async def act(self, name: str, args: Sequence[RawValue]) -> ActionVerdict:
         if name not in SIGNAL_PAYLOADS:
             raise ApplicationError(f"no such action: {name}", type="UnknownAction")
         converter = workflow.payload_converter()
-        reason = self._signal(name, [converter.from_payload(a.payload) for a in args])
+        reason = await self._signal(name, [converter.from_payload(a.payload) for a in args])
         stage = self._case.stage if self._case is not None else None
         return ActionVerdict(accepted=reason is None, reason=reason, stage=stage)
 
     @workflow.signal(name="compliance_decision")
-    def compliance_decision(self, *args: Any) -> None:
-        self._signal("compliance_decision", args)
+    async def compliance_decision(self, *args: Any) -> None:
+        await self._signal("compliance_decision", args)
 
     @workflow.signal(name="department_result")
-    def department_result(self, *args: Any) -> None:
-        self._signal("department_result", args)
+    async def department_result(self, *args: Any) -> None:
+        await self._signal("department_result", args)
 
     @workflow.signal(name="revise_response")
-    def revise_response(self, *args: Any) -> None:
-        self._signal("revise_response", args)
+    async def revise_response(self, *args: Any) -> None:
+        await self._signal("revise_response", args)
 
     @workflow.signal(name="reassign_owner")
-    def reassign_owner(self, *args: Any) -> None:
-        self._signal("reassign_owner", args)
+    async def reassign_owner(self, *args: Any) -> None:
+        await self._signal("reassign_owner", args)
 
     @workflow.signal(name="escalate")
-    def escalate(self, *args: Any) -> None:
-        self._signal("escalate", args)
+    async def escalate(self, *args: Any) -> None:
+        await self._signal("escalate", args)
 
     @workflow.signal(name="survey_response")
-    def survey_response(self, *args: Any) -> None:
-        self._signal("survey_response", args)
+    async def survey_response(self, *args: Any) -> None:
+        await self._signal("survey_response", args)
 
     @workflow.signal(name="reopen")
-    def reopen(self, *args: Any) -> None:
-        self._signal("reopen", args)
+    async def reopen(self, *args: Any) -> None:
+        await self._signal("reopen", args)
 
     @workflow.signal(name="withdraw")
-    def withdraw(self, *args: Any) -> None:
-        self._signal("withdraw", args)
+    async def withdraw(self, *args: Any) -> None:
+        await self._signal("withdraw", args)
 
     @workflow.signal(name="add_note")
-    def add_note(self, *args: Any) -> None:
-        self._signal("add_note", args)
+    async def add_note(self, *args: Any) -> None:
+        await self._signal("add_note", args)
 
     @workflow.signal(name="close_recovery")
-    def close_recovery(self, *args: Any) -> None:
-        self._signal("close_recovery", args)
+    async def close_recovery(self, *args: Any) -> None:
+        await self._signal("close_recovery", args)

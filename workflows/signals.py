@@ -1,7 +1,12 @@
 """What each contract signal may do to a case, and when it is refused.
 
 Each rule applies a valid signal to the case and returns None, or returns the reason it was
-refused and changes nothing. Reasons name the rule, never the payload's content.
+refused and changes nothing. Reasons name the rule, never the payload's content. `roles` is what
+the roster lets the actor do (workflows/acting.py has checked who the actor is before).
+
+Separation of duties: nobody who owned the inquiry or wrote a version of its draft reviews it;
+four eyes are distinct people (each reviewer counts once per draft); only an operator or the
+manager of the inquiry's team reassigns it; only staff on the roster act on it at all.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from models.activities import StaffRoles
 from models.contract import (
     AddNote,
     CloseRecovery,
@@ -34,14 +40,21 @@ SENIOR_ROLE = "senior_reviewer"
 LEGAL_MATTERS = {ComplianceFlag.PRIVILEGE, ComplianceFlag.LITIGATION}
 DRAFT_STAGES = {Stage.DRAFTING, Stage.AWAITING_COMPLIANCE}
 CUSTOMER_PAUSES: tuple[ClockName, ...] = ("resolution", "department")
+ON_ROSTER = "only staff on the roster may take this action"
 
 
-def compliance_decision(case: Case, signal: ComplianceDecision, now: datetime) -> str | None:
+def compliance_decision(
+    case: Case, signal: ComplianceDecision, roles: StaffRoles, now: datetime
+) -> str | None:
     draft = case.draft
     if case.stage != Stage.AWAITING_COMPLIANCE or draft is None:
         return "no draft awaits a compliance decision"
-    if signal.reviewer_id in (case.owner, draft.author_id):
+    if signal.reviewer_id == case.owner:
         return "the owner may not review their own draft"
+    if signal.reviewer_id in {a.owner_id for a in case.owner_history}:
+        return "a former owner of the inquiry may not review its draft"
+    if signal.reviewer_id in {d.author_id for d in case.drafts}:
+        return "an author of the draft may not review it"
     reviewer = case.reviewers.get(signal.reviewer_id)
     if reviewer is None or not REVIEW_ROLES & set(reviewer.roles):
         return "reviewer is not authorised to review this inquiry"
@@ -78,7 +91,9 @@ def role_needed(case: Case) -> str | None:
     return None
 
 
-def department_result(case: Case, signal: DepartmentResult, now: datetime) -> str | None:
+def department_result(
+    case: Case, signal: DepartmentResult, roles: StaffRoles, now: datetime
+) -> str | None:
     state = case.departments.get(signal.department)
     if state is None:
         return "inquiry was not routed to this department"
@@ -109,7 +124,9 @@ def department_result(case: Case, signal: DepartmentResult, now: datetime) -> st
     return None
 
 
-def revise_response(case: Case, signal: ReviseResponse, now: datetime) -> str | None:
+def revise_response(
+    case: Case, signal: ReviseResponse, roles: StaffRoles, now: datetime
+) -> str | None:
     if case.stage not in DRAFT_STAGES:
         return "no draft is open for revision"
     if signal.author_id != case.owner:
@@ -118,9 +135,13 @@ def revise_response(case: Case, signal: ReviseResponse, now: datetime) -> str | 
     return None
 
 
-def reassign_owner(case: Case, signal: ReassignOwner, now: datetime) -> str | None:
+def reassign_owner(
+    case: Case, signal: ReassignOwner, roles: StaffRoles, now: datetime
+) -> str | None:
     if case.stage in TERMINAL or case.owner is None:
         return "inquiry has no owner to reassign"
+    if not roles.operator and case.team not in roles.manages:
+        return "only an operator or the manager of the inquiry's team may reassign it"
     if signal.owner_id == case.owner:
         return "inquiry is already owned by that owner"
     # The roster decides who may own an inquiry: the workflow asks it before anything changes.
@@ -129,7 +150,9 @@ def reassign_owner(case: Case, signal: ReassignOwner, now: datetime) -> str | No
     return None
 
 
-def escalate(case: Case, signal: Escalate, now: datetime) -> str | None:
+def escalate(case: Case, signal: Escalate, roles: StaffRoles, now: datetime) -> str | None:
+    if not roles.on_roster:
+        return ON_ROSTER
     if case.stage in TERMINAL or case.tier is None:
         return "inquiry cannot be escalated at this stage"
     # The escalation path needs the roster and the outbox: the workflow walks it.
@@ -138,7 +161,9 @@ def escalate(case: Case, signal: Escalate, now: datetime) -> str | None:
     return None
 
 
-def survey_response(case: Case, signal: SurveyResponse, now: datetime) -> str | None:
+def survey_response(
+    case: Case, signal: SurveyResponse, roles: StaffRoles, now: datetime
+) -> str | None:
     survey = case.survey
     if case.stage != Stage.FOLLOW_UP or survey is None or survey.sent_at is None:
         return "no survey awaits an answer"
@@ -153,7 +178,9 @@ def survey_response(case: Case, signal: SurveyResponse, now: datetime) -> str | 
     return None
 
 
-def reopen(case: Case, signal: Reopen, now: datetime) -> str | None:
+def reopen(case: Case, signal: Reopen, roles: StaffRoles, now: datetime) -> str | None:
+    if not roles.on_roster:
+        return ON_ROSTER
     if case.stage != Stage.FOLLOW_UP:
         return "inquiry can only be reopened during follow-up"
     if case.reopen_by is not None:
@@ -163,7 +190,9 @@ def reopen(case: Case, signal: Reopen, now: datetime) -> str | None:
     return None
 
 
-def close_recovery(case: Case, signal: CloseRecovery, now: datetime) -> str | None:
+def close_recovery(
+    case: Case, signal: CloseRecovery, roles: StaffRoles, now: datetime
+) -> str | None:
     if not case.recovery_open or case.survey is None:
         return "no service-recovery step is open"
     if signal.by != case.owner:
@@ -173,7 +202,9 @@ def close_recovery(case: Case, signal: CloseRecovery, now: datetime) -> str | No
     return None
 
 
-def withdraw(case: Case, signal: Withdraw, now: datetime) -> str | None:
+def withdraw(case: Case, signal: Withdraw, roles: StaffRoles, now: datetime) -> str | None:
+    if not roles.on_roster:
+        return ON_ROSTER
     if case.stage not in OPEN_FOR_WITHDRAWAL or case.withdrawn:
         return "inquiry can no longer be withdrawn"
     case.withdrawn = True
@@ -181,7 +212,9 @@ def withdraw(case: Case, signal: Withdraw, now: datetime) -> str | None:
     return None
 
 
-def add_note(case: Case, signal: AddNote, now: datetime) -> str | None:
+def add_note(case: Case, signal: AddNote, roles: StaffRoles, now: datetime) -> str | None:
+    if not roles.on_roster:
+        return ON_ROSTER
     case.notes += 1
     case.record(now, signal.author_id, "note_added", {"kind": signal.kind, "text": signal.text})
     return None
@@ -197,7 +230,7 @@ def actor_of(payload: Any) -> str | None:
     return f"department:{department.value}" if department is not None else None
 
 
-RULES: dict[str, Callable[[Case, Any, datetime], str | None]] = {
+RULES: dict[str, Callable[[Case, Any, StaffRoles, datetime], str | None]] = {
     "compliance_decision": compliance_decision,
     "department_result": department_result,
     "revise_response": revise_response,

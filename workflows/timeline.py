@@ -102,6 +102,7 @@ _PHRASES: dict[str, Phrase] = {
     "owner_assigned": _owner,
     "draft_written": _draft,
     "signal_refused": lambda d: f"{d.get('signal')} refused: {d.get('reason')}",
+    "action_unverified": lambda d: f"{d.get('signal')} accepted unverified: no signed assertion",
     "message_sent": lambda d: f"{str(d.get('kind')).replace('_', ' ')} sent to {d.get('audience')}",
     "resolution_communicated": lambda d: f"resolution communicated ({d.get('message_key')})",
     "release_by_policy_declined": lambda d: (

@@ -39,6 +39,7 @@ def status(case: Case, now: datetime) -> InquiryStatus:
         sla_breaches=case.sla.breaches,
         survey=case.survey,
         refused_signals=case.refused,
+        unverified_actions=case.unverified,
         notes=case.notes,
         timeline=case.timeline,
         timeline_omitted=case.timeline_omitted,

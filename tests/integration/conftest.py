@@ -51,6 +51,7 @@ async def simulator_server(
 # One per test session; each test uses fresh inquiry ids and resets the simulator.
 
 import dataclasses  # noqa: E402
+import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -67,6 +68,7 @@ from encryption.server import create_app as create_codec_app  # noqa: E402
 from models.settings import Settings  # noqa: E402
 from simulator.temporal_signaller import TemporalSignaller  # noqa: E402
 from simulator.testing import serve_asgi  # noqa: E402
+from tests.conftest import IDENTITY_ISSUER_VARS  # noqa: E402
 from tests.support import binary, data_keys, master_key_file  # noqa: E402
 from worker import running_worker  # noqa: E402
 
@@ -150,6 +152,7 @@ def stack_settings(data: Path, **env: str) -> Settings:
             "INQUIRY_MASTER_KEYS_FILE": str(master_key_file(data)),
             "INQUIRY_CODEC_TOKENS_FILE": str(data / "codec-tokens.json"),
             "INQUIRY_TASK_QUEUE": "regulated-inquiries",
+            **{name: os.environ[name] for name in IDENTITY_ISSUER_VARS},
             **env,
         }
     )

@@ -187,6 +187,7 @@ def test_outside_development_a_missing_key_is_a_refusal_to_start(tmp_path: Path)
             "INQUIRY_ENV": "production",
             "DATABASE_URL": "postgresql://db/inquiries",
             "INQUIRY_MASTER_KEYS_FILE": str(tmp_path / "none.json"),
+            "INQUIRY_ISSUER": "https://id.example.test/",
             **{f"{d}_TOKEN": "t" for d in ("BILLING", "CLINICAL", "LEGAL")},
         }
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from models.activities import StaffRoles
 from models.contract import SIGNAL_PAYLOADS, Department, Stage
 from models.status import DepartmentState, SurveyState
 from tests.unit.test_case import NOW, OWNER, at_checkpoint, make_case
@@ -19,11 +20,15 @@ from workflows.signals import RULES, actor_of
 SSN = "123-45-6789"
 
 
-def send(case: Case, name: str, **payload: Any) -> str | None:
+# What the roster says of the sender, unless a test says otherwise: staff who manage the team.
+MANAGER = StaffRoles(on_roster=True, manages=["care"])
+
+
+def send(case: Case, name: str, roles: StaffRoles = MANAGER, **payload: Any) -> str | None:
     """Apply one signal as the workflow does; a refusal must leave the case exactly as it was."""
     decoded = SIGNAL_PAYLOADS[name].model_validate(payload)
     before = (case.seq, case.stage, case.tier, case.owner, len(case.reviews), len(case.drafts))
-    reason = RULES[name](case, decoded, NOW)
+    reason = RULES[name](case, decoded, roles, NOW)
     if reason is not None:
         after = (case.seq, case.stage, case.tier, case.owner, len(case.reviews), len(case.drafts))
         assert after == before, f"{name} was refused but changed the case"
@@ -65,6 +70,27 @@ def test_decision_by_the_wrong_person_is_refused(reviewer: str, reason: str) -> 
     case = at_checkpoint(make_case())
 
     assert send(case, "compliance_decision", **decision(reviewer)) == reason
+
+
+def test_nobody_who_owned_the_inquiry_or_wrote_a_draft_reviews_it() -> None:
+    # rev.rita owned the inquiry once; rev.lena wrote a version of the draft while owning it.
+    case = make_case()
+    case.assign("rev.lena", "care", "cover", "system", NOW)
+    case = at_checkpoint(case)
+    case.add_draft("Written by the reviewer herself.", "rev.lena", NOW)
+    case.assign(OWNER, "care", "back from leave", "system", NOW)
+    case.owner_history.insert(0, case.owner_history[0].model_copy(update={"owner_id": "rev.rita"}))
+
+    assert send(case, "compliance_decision", **decision("rev.rita")) == (
+        "a former owner of the inquiry may not review its draft"
+    )
+    assert send(case, "compliance_decision", **decision("rev.lena")) == (
+        "a former owner of the inquiry may not review its draft"
+    )
+    case.owner_history = [a for a in case.owner_history if a.owner_id != "rev.lena"]
+    assert send(case, "compliance_decision", **decision("rev.lena")) == (
+        "an author of the draft may not review it"
+    )
 
 
 def test_litigation_matter_needs_a_legal_reviewer() -> None:
@@ -161,6 +187,43 @@ def test_reassignment_asks_the_roster_first_and_refuses_a_no_op() -> None:
     assert case.requests == [Request("reassign", "lead.lee", "leave", "agent.al")]
     assert case.owner == OWNER and len(case.owner_history) == 1
     assert case.pending[-1].action == "reassignment_requested"
+
+
+@pytest.mark.parametrize(
+    ("roles", "allowed"),
+    [
+        (StaffRoles(on_roster=True, operator=True), True),
+        (StaffRoles(on_roster=True, manages=["care"]), True),
+        (StaffRoles(on_roster=True, manages=["billing"]), False),
+        (StaffRoles(on_roster=True, owns_in="care"), False),
+        (StaffRoles(on_roster=True, reviewer_roles=["senior_reviewer"]), False),
+        (StaffRoles(), False),
+    ],
+)
+def test_only_an_operator_or_the_teams_manager_reassigns(roles: StaffRoles, allowed: bool) -> None:
+    case = make_case()
+
+    reason = send(case, "reassign_owner", roles, owner_id="agent.al", by="x.y", reason="leave")
+    if allowed:
+        assert reason is None
+    else:
+        assert reason == "only an operator or the manager of the inquiry's team may reassign it"
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"),
+    [
+        ("escalate", {"by": "mallory", "reason": "x"}),
+        ("withdraw", {"by": "mallory", "reason": "x"}),
+        ("add_note", {"author_id": "mallory", "text": "x"}),
+    ],
+)
+def test_someone_not_on_the_roster_cannot_act(name: str, payload: dict[str, Any]) -> None:
+    case = make_case()
+
+    assert send(case, name, StaffRoles(), **payload) == (
+        "only staff on the roster may take this action"
+    )
 
 
 def test_an_inquiry_not_yet_triaged_cannot_be_escalated() -> None:

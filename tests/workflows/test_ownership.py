@@ -5,7 +5,7 @@ from __future__ import annotations
 from models.contract import Stage
 from tests import support
 from tests.workflows import drive
-from tests.workflows.world import OWNER, SENIOR, World
+from tests.workflows.world import MANAGER, OWNER, REVIEWER, SENIOR, World
 from workflows import visibility
 
 LEAD = "lead.lee"
@@ -35,24 +35,41 @@ async def test_reassigned_owner_may_not_approve_and_the_history_is_kept(world: W
     handle = await world.start(support.intake())
     await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
 
-    await handle.signal("reassign_owner", {"owner_id": SENIOR, "by": LEAD, "reason": "holiday"})
+    await handle.signal("reassign_owner", {"owner_id": SENIOR, "by": MANAGER, "reason": "holiday"})
     moved = await drive.wait_for(handle, lambda s: s.owner == SENIOR, "the new owner")
     await handle.signal("compliance_decision", {"reviewer_id": SENIOR, "decision": "approve"})
-    refused = await drive.refusals(handle, 1)
+    # the former owner is on the reviewer roster, but owned this inquiry: never independent
+    await handle.signal("compliance_decision", {"reviewer_id": OWNER, "decision": "approve"})
+    refused = await drive.refusals(handle, 2)
 
     assert [(a.owner_id, a.by, a.reason) for a in moved.owner_history] == [
         (OWNER, "system", "least loaded"),
-        (SENIOR, LEAD, "holiday"),
+        (SENIOR, MANAGER, "holiday"),
     ]
-    assert refused.refused_signals[0].reason == "the owner may not review their own draft"
+    assert [r.reason for r in refused.refused_signals] == [
+        "the owner may not review their own draft",
+        "a former owner of the inquiry may not review its draft",
+    ]
     assert refused.compliance == []
 
-    # the former owner is on the reviewer roster and is now independent of the draft
-    await handle.signal("compliance_decision", {"reviewer_id": OWNER, "decision": "approve"})
+    await handle.signal("compliance_decision", {"reviewer_id": REVIEWER, "decision": "approve"})
     outcome = await drive.outcome(handle)
 
     assert outcome.owner == SENIOR
-    assert outcome.approved_by == [OWNER]
+    assert outcome.approved_by == [REVIEWER]
+
+
+async def test_only_an_operator_or_the_teams_manager_may_reassign(world: World) -> None:
+    handle = await world.start(support.intake())
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+
+    await handle.signal("reassign_owner", {"owner_id": SENIOR, "by": LEAD, "reason": "mine now"})
+    refused = await drive.refusals(handle, 1)
+
+    assert refused.refused_signals[0].reason == (
+        "only an operator or the manager of the inquiry's team may reassign it"
+    )
+    assert [a.owner_id for a in refused.owner_history] == [OWNER]
 
 
 async def test_reassignment_to_someone_not_on_the_roster_is_refused_and_changes_nothing(
@@ -61,7 +78,7 @@ async def test_reassignment_to_someone_not_on_the_roster_is_refused_and_changes_
     handle = await world.start(support.intake())
     await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
 
-    stranger = {"owner_id": "Jordan Example", "by": LEAD, "reason": "as asked"}
+    stranger = {"owner_id": "Jordan Example", "by": MANAGER, "reason": "as asked"}
     await handle.signal("reassign_owner", stranger)
     refused = await drive.refusals(handle, 1)
 
@@ -74,4 +91,4 @@ async def test_reassignment_to_someone_not_on_the_roster_is_refused_and_changes_
     # InquiryOwner only ever holds roster ids: the refused one never reached it.
     described = await handle.describe()
     assert described.typed_search_attributes.get(visibility.OWNER) == OWNER
-    assert [e.actor for e in world.actions("signal_refused")] == [LEAD]
+    assert [e.actor for e in world.actions("signal_refused")] == [MANAGER]

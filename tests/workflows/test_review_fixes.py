@@ -24,8 +24,8 @@ from tests.workflows import drive
 from tests.workflows.world import (
     AGENT,
     MINUTE,
+    OPERATOR,
     OWNER,
-    REVIEWER,
     World,
     accepted,
     routine,
@@ -172,12 +172,14 @@ async def test_draft_author_may_not_approve_it_after_ownership_moves(world: Worl
     await drive.wait_for(
         handle, lambda s: s.draft is not None and s.draft.version == 2, "the owner's draft"
     )
-    await handle.signal("reassign_owner", {"owner_id": AGENT, "by": REVIEWER, "reason": "leave"})
+    await handle.signal("reassign_owner", {"owner_id": AGENT, "by": OPERATOR, "reason": "leave"})
     await drive.wait_for(handle, lambda s: s.owner == AGENT, "the new owner")
     await handle.signal("compliance_decision", {"reviewer_id": OWNER, "decision": "approve"})
     refused = await drive.refusals(handle, 1)
 
-    assert refused.refused_signals[0].reason == "the owner may not review their own draft"
+    assert refused.refused_signals[0].reason == (
+        "a former owner of the inquiry may not review its draft"
+    )
     assert refused.compliance == []
     assert refused.stage == Stage.AWAITING_COMPLIANCE
 

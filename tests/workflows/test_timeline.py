@@ -5,7 +5,7 @@ from __future__ import annotations
 from models.contract import Stage
 from tests import support
 from tests.workflows import drive
-from tests.workflows.world import AGENT, OWNER, REVIEWER, World, routine
+from tests.workflows.world import AGENT, MANAGER, OWNER, REVIEWER, World, routine
 
 NOTE = "Customer said the second charge left her account overdrawn"
 
@@ -16,7 +16,7 @@ async def test_the_status_timeline_tells_the_audit_trail_event_for_event(world: 
     await drive.wait_for_stage(handle, Stage.FOLLOW_UP)
     await handle.signal("add_note", {"author_id": OWNER, "text": NOTE, "kind": "sentiment"})
     await handle.signal("compliance_decision", {"reviewer_id": REVIEWER, "decision": "approve"})
-    reassign = {"owner_id": AGENT, "by": OWNER, "reason": "holiday cover"}
+    reassign = {"owner_id": AGENT, "by": MANAGER, "reason": "holiday cover"}
     await handle.signal("reassign_owner", reassign)
     await drive.wait_for(handle, lambda s: s.owner == AGENT, "the roster-checked new owner")
     await handle.signal("withdraw", {"by": AGENT, "reason": "customer withdrew by phone"})
@@ -34,7 +34,7 @@ async def test_the_status_timeline_tells_the_audit_trail_event_for_event(world: 
     assert ("intake", "inquiry received by portal") == said[0]
     assert (OWNER, "sentiment added (text in the audit trail)") in said
     assert ("system", "stage follow_up → withdrawn") == said[-1]
-    assert (OWNER, f"owner now {AGENT} (care): holiday cover") in said
+    assert (MANAGER, f"owner now {AGENT} (care): holiday cover") in said
     released = "draft v1 released by policy: routine: routine.commerce; no sensitivity signal"
     assert any(who == "system" and text.startswith(released) for who, text in said)
     assert (REVIEWER, "compliance_decision refused: no draft awaits a compliance decision") in said

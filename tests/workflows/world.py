@@ -33,6 +33,7 @@ from temporalio.worker import Worker
 
 from activities.config_files import PolicyFile, merge_policy
 from models.activities import (
+    ActorCheck,
     AssignedOwner,
     AssignOwnerInput,
     AuditEvent,
@@ -51,9 +52,11 @@ from models.activities import (
     RegisterInquiryResult,
     Reviewer,
     ReviewerRoster,
+    StaffRoles,
     SurveyAnswer,
     TriageInput,
     TriageResult,
+    VerifyActorInput,
 )
 from models.contract import ComplianceFlag, Department, Urgency, workflow_id_for
 from models.policy import ResolvedPolicy, ResolvePolicyInput
@@ -73,6 +76,7 @@ AGENT = "agent.al"  # on the roster, but without a reviewing role
 TIER2_LEAD = "lead.tia"
 TIER3_LEAD = "lead.theo"
 MANAGER = "mgr.mia"
+OPERATOR = "ops.oli"
 TIER3_NOTIFY = ("legal.ops", "compliance.office")
 
 OFFICE_HOURS: dict[str, Any] = {
@@ -187,6 +191,15 @@ class World:
         default_factory=lambda: dict.fromkeys(
             (OWNER, AGENT, SENIOR, TIER2_LEAD, TIER3_LEAD, MANAGER), "care"
         )
+    )
+    # who acts (verify_actor): everyone is staff on the roster but `strangers`; nobody signs, so
+    # every action is accepted as unverified, as in development
+    strangers: set[str] = field(default_factory=set)
+    operators: set[str] = field(default_factory=lambda: {OPERATOR})
+    managers: dict[str, list[str]] = field(
+        default_factory=lambda: {
+            MANAGER: ["care", *(f"escalation-tier{tier}" for tier in (1, 2, 3))]
+        }
     )
     first_run_id: str | None = None  # set: register_inquiry says the id ran before
     store_refuses: bool = False  # set: record_events fails every attempt
@@ -357,6 +370,23 @@ class World:
                 tier3_notify=list(TIER3_NOTIFY),
             )
 
+        @activity.defn(name="verify_actor")
+        async def verify_actor(request: VerifyActorInput) -> ActorCheck:
+            world.calls.append("verify_actor")
+            if request.action == "department_result":
+                return ActorCheck()
+            actor = request.actor
+            roles = StaffRoles(
+                on_roster=actor not in world.strangers,
+                operator=actor in world.operators,
+                manages=world.managers.get(actor, []),
+                owns_in=world.staff.get(actor),
+                reviewer_roles=[
+                    r for x in world.reviewers if x.reviewer_id == actor for r in x.roles
+                ],
+            )
+            return ActorCheck(roles=roles)
+
         @activity.defn(name="record_survey")
         async def record_survey(answer: SurveyAnswer) -> None:
             world.calls.append("record_survey")
@@ -406,4 +436,5 @@ class World:
             route_to_department,
             send_message,
             record_survey,
+            verify_actor,
         ]

@@ -1,0 +1,94 @@
+"""Assertions for the actions the starter sends (the README's "Who is acting").
+
+Staff actions: `--assertion TOKEN` sends a token from the organisation's identity provider as
+it is; otherwise, in development, the development issuer signs for the staff id given (`--as`
+is not needed: the payload names the actor); `--unsigned` sends none, which the service accepts
+as unverified only where signed actions are not required. Department results are signed with
+the department's token (BILLING_TOKEN, ...) when one is configured.
+
+`sign` prints a signed payload for any action, for the raw `temporal` CLI:
+
+    temporal workflow update execute --name compliance_decision -w inquiry-DEMO-1 \\
+        --input "$(python starter.py sign compliance_decision DEMO-1 \\
+                    --payload '{"reviewer_id": "reviewer.rita", "decision": "approve"}')"
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, TextIO
+
+from pydantic import BaseModel
+from temporalio.client import Client
+
+from activities.config_files import ConfigError
+from commands.common import CommandError, emit, parse_json, validate
+from identity.assertions import STAFF_ACTIONS, actor_of
+from identity.keys import department_assertion
+from models.contract import SIGNAL_PAYLOADS, workflow_id_for
+from models.settings import Settings
+from models.status import InquiryStatus
+
+
+async def assertion_for(
+    client: Client,
+    name: str,
+    payload: BaseModel,
+    inquiry_id: str,
+    *,
+    given: str | None = None,
+    unsigned: bool = False,
+    draft_version: int | None = None,
+) -> str | None:
+    """The assertion to send with `payload`, or None to send it unsigned."""
+    if given is not None:
+        return given
+    if unsigned:
+        return None
+    settings = Settings()
+    if name == "department_result":
+        department = actor_of(name, payload)
+        secret = settings.department_secret(department)
+        return department_assertion(secret, payload, inquiry_id) if secret else None
+    if name not in STAFF_ACTIONS:
+        return None
+    try:
+        issuer = settings.dev_issuer()
+    except ConfigError as err:
+        raise CommandError(f"cannot sign {name}: {err}") from None
+    if name == "compliance_decision" and draft_version is None:
+        draft_version = await _current_draft(client, inquiry_id)
+    return issuer.sign(name, payload, inquiry_id, draft_version=draft_version)
+
+
+async def _current_draft(client: Client, inquiry_id: str) -> int | None:
+    handle = client.get_workflow_handle(workflow_id_for(inquiry_id))
+    current = await handle.query("status", result_type=InquiryStatus)
+    return current.draft.version if current.draft is not None else None
+
+
+def add_signing_options(sub: argparse.ArgumentParser) -> None:
+    group = sub.add_mutually_exclusive_group()
+    group.add_argument(
+        "--assertion", help="a signed assertion from your identity provider (see the README)"
+    )
+    group.add_argument(
+        "--unsigned",
+        action="store_true",
+        help="send no assertion (accepted as unverified only where signing is not required)",
+    )
+
+
+async def sign(client: Client, args: argparse.Namespace, out: TextIO) -> None:
+    """Print the payload with its assertion, ready for `temporal ... --input`."""
+    if args.action not in SIGNAL_PAYLOADS:
+        raise CommandError(f"no such action: {args.action}")
+    raw = parse_json(args.payload, "--payload")
+    payload = validate(SIGNAL_PAYLOADS[args.action], raw)
+    token = await assertion_for(
+        client, args.action, payload, args.inquiry_id, draft_version=args.draft_version
+    )
+    if token is None:
+        raise CommandError(f"{args.action} is not signed: nothing here can sign it")
+    body: dict[str, Any] = payload.model_dump(mode="json", exclude_none=True)
+    emit(out, body | {"assertion": token})

@@ -1,0 +1,67 @@
+"""Who is acting: every staff action and department result is put to the `verify_actor`
+activity before the rules see it (identity/ checks the signed assertion, the roster says what
+the actor may do). The workflow then applies what only it knows: an assertion is accepted once,
+and a decision's assertion is for the draft now under review. An action accepted without an
+assertion (signed actions not required) is documented as unverified, in the audit trail and in
+the status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.identity import IdentityActivities
+    from identity.assertions import ACTOR_FIELD, actor_of, content_digest
+    from models.activities import ActorCheck, StaffRoles, VerifyActorInput
+    from models.status import UnverifiedAction
+
+from workflows import steps
+from workflows.case import Case
+
+NOBODY = StaffRoles()
+
+
+def needs_identity(action: str) -> bool:
+    return action in ACTOR_FIELD
+
+
+async def identify(case: Case, action: str, payload: Any) -> tuple[ActorCheck, str | None]:
+    """The actor's check, and the reason to refuse the action, if any."""
+    check = await steps.local(
+        case,
+        IdentityActivities.verify_actor,
+        VerifyActorInput(
+            action=action,
+            actor=actor_of(action, payload),
+            inquiry_id=case.intake.inquiry_id,
+            digest=content_digest(payload),
+            assertion=payload.assertion,
+            now=workflow.now(),
+        ),
+        "verify who acts",
+    )
+    if check.refusal is not None:
+        return check, check.refusal
+    if check.verified:
+        if check.jti in case.assertions_used:
+            return check, "assertion was already used"
+        draft = case.draft
+        if action == "compliance_decision" and (
+            draft is None or check.draft_version != draft.version
+        ):
+            return check, "assertion was signed for another draft version"
+    return check, None
+
+
+def accepted(case: Case, action: str, payload: Any, check: ActorCheck, now: datetime) -> None:
+    """An action passed the rules: its assertion is spent, or it is documented as unverified."""
+    if check.verified:
+        assert check.jti is not None
+        case.assertions_used.add(check.jti)
+        return
+    actor = actor_of(action, payload)
+    case.unverified.append(UnverifiedAction(signal=action, actor=actor, at=now))
+    case.record(now, actor, "action_unverified", {"signal": action})
