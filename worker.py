@@ -16,20 +16,25 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 import clients
+from activities.config_files import ConfigError
 from activities.db import make_engine, migrate
 from activities.departments import DepartmentActivities
+from activities.identity import IdentityActivities
 from activities.messaging import DeliveryAdapter, LoggingDelivery, MessagingActivities
 from activities.roster import RosterActivities
 from activities.store import OwnerLoad, StoreActivities
 from activities.surveys import SurveyActivities
 from activities.triage import TriageActivities
+from audit.checkpoints import periodic_checkpoints
 from encryption import DataKeys, KeyConfigError
 from encryption.pseudonyms import Pseudonyms
+from identity.verifier import Verifier
 from models.settings import Settings
 from workflows.inquiry import RegulatedInquiry
 
@@ -48,6 +53,10 @@ def activities_for(
     surveys = SurveyActivities(engine)
     triage = TriageActivities(settings.triage_rules_path, settings.policy_path)
     roster = RosterActivities(settings.roster_path, OwnerLoad(engine))
+    verifier = Verifier(settings.issuer, settings.issuer_keys(), settings.department_secret)
+    identity = IdentityActivities(
+        verifier, roster.current, require_signed=settings.signed_actions_required
+    )
     departments = DepartmentActivities(http, settings)
     messaging = MessagingActivities(engine, delivery)
     return [
@@ -60,6 +69,7 @@ def activities_for(
         roster.find_owner,
         roster.load_reviewers,
         roster.escalation_contacts,
+        identity.verify_actor,
         departments.route_to_department,
         messaging.send_message,
     ]
@@ -72,8 +82,10 @@ async def running_worker(
     *,
     delivery: DeliveryAdapter | None = None,
     register_search_attributes: bool = True,
+    audit_signing_key: Ed25519PrivateKey | None = None,
 ) -> AsyncIterator[Worker]:
-    """A started worker with its store migrated and its connections open; all closed after."""
+    """A started worker with its store migrated and its connections open; all closed after.
+    With `audit_signing_key`, it also writes the audit trail's signed checkpoints."""
     registered = await clients.ensure_search_attributes(client, register=register_search_attributes)
     if registered:
         log.info("registered search attributes: %s", ", ".join(registered))
@@ -89,7 +101,15 @@ async def running_worker(
             activities=activities_for(settings, engine, http, delivery or LoggingDelivery()),
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         )
-        async with worker:
+        async with (
+            worker,
+            periodic_checkpoints(
+                engine,
+                audit_signing_key,
+                settings.audit_checkpoint_dir,
+                settings.audit_checkpoint_every,
+            ),
+        ):
             yield worker
     finally:
         await http.aclose()
@@ -116,7 +136,10 @@ async def serve(client: Client, settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     # Registering search attributes is an operator's act in production (README: Operating).
     register = settings.environment == "development"
-    async with running_worker(client, settings, register_search_attributes=register):
+    signing_key = settings.load_audit_signing_key()
+    async with running_worker(
+        client, settings, register_search_attributes=register, audit_signing_key=signing_key
+    ):
         log.info(
             "worker polling task queue %r on namespace %r", settings.task_queue, client.namespace
         )
@@ -129,6 +152,6 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         asyncio.run(main())
-    except (clients.SearchAttributesMissing, KeyConfigError) as err:
+    except (clients.SearchAttributesMissing, KeyConfigError, ConfigError) as err:
         log.error("%s", err)
         raise SystemExit(2) from None

@@ -5,6 +5,7 @@
     python starter.py decide DEMO-1 --reviewer reviewer.rita --approve
     python starter.py record-survey DEMO-1 --csat 4       a survey answer after closing
     python starter.py erase --customer C-1 --by operator.oona   erase a customer
+    python starter.py audit verify                        check every audit chain
 
 Every command takes the inquiry id the intake system gave (not the workflow id). Payloads are
 checked against the contract before anything is sent, so a mistake is named here and nothing
@@ -27,13 +28,15 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 import clients
+from commands import audit
 from commands.actions import signal_command
 from commands.common import ActionRefused, CommandError, drop_none, read_text
 from commands.inspect import list_inquiries, status
 from commands.intake import EXAMPLES, sample, start
 from commands.records import erase, purge, record_survey
+from commands.signing import add_signing_options, sign
 from encryption import KeyConfigError
-from models.contract import ComplianceFlag, Stage, workflow_id_for
+from models.contract import SIGNAL_PAYLOADS, ComplianceFlag, Stage, workflow_id_for
 from models.settings import Settings
 
 
@@ -52,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         if inquiry:
             sub.add_argument("inquiry_id", help="the intake system's inquiry id, e.g. DEMO-1")
+        if getattr(run, "signs", False):
+            add_signing_options(sub)
         sub.set_defaults(run=run)
         return sub
 
@@ -194,6 +199,21 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--comment")
 
     sub = add(
+        "sign",
+        "print an action's payload with its signed assertion, for the raw temporal CLI",
+        sign,
+        inquiry=False,
+    )
+    sub.add_argument("action", choices=sorted(SIGNAL_PAYLOADS), help="the action's name")
+    sub.add_argument("inquiry_id", help="the intake system's inquiry id, e.g. DEMO-1")
+    sub.add_argument("--payload", required=True, help="the action's JSON payload")
+    sub.add_argument(
+        "--draft-version",
+        type=int,
+        help="compliance_decision: the draft version decided on (default: the current one)",
+    )
+
+    sub = add(
         "record-survey",
         "record a survey answer that arrived after the inquiry closed (writes to the store)",
         record_survey,
@@ -220,6 +240,29 @@ def parser() -> argparse.ArgumentParser:
         inquiry=False,
     )
     sub.add_argument("--by", required=True, help="the operator's staff id (roster operators)")
+
+    what = "the audit trail's hash chains: verify them, export one, or sign a checkpoint"
+    sub = commands.add_parser("audit", help=what, description=what)
+    actions = sub.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    sub = actions.add_parser(
+        "verify",
+        help="check every chain (or one inquiry's) and the newest signed checkpoint; exit 1 if "
+        "anything was changed, removed, inserted or reordered",
+    )
+    sub.add_argument("inquiry_id", nargs="?", help="only this inquiry (default: all)")
+    sub.add_argument("--json", action="store_true", help="print the result as JSON")
+    sub.set_defaults(run=audit.verify)
+    sub = actions.add_parser(
+        "export", help="print an inquiry's chain as JSON Lines, then the verification"
+    )
+    sub.add_argument("inquiry_id", help="the intake system's inquiry id, e.g. DEMO-1")
+    sub.set_defaults(run=audit.export)
+    sub = actions.add_parser(
+        "checkpoint",
+        help="sign every chain's head into INQUIRY_AUDIT_CHECKPOINT_DIR (the worker also does, "
+        "every INQUIRY_AUDIT_CHECKPOINT_EVERY)",
+    )
+    sub.set_defaults(run=audit.checkpoint)
     return top
 
 
@@ -228,9 +271,9 @@ async def main(
 ) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.run in (sample, record_survey):
-            args.run(None, args, out)
-            return 0
+        if args.run in (sample, record_survey, audit.verify, audit.export, audit.checkpoint):
+            code: int | None = args.run(None, args, out)
+            return code or 0
         if client is not None:
             await args.run(client, args, out)
         else:

@@ -10,10 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from activities.config_files import ConfigError
+from audit.keys import load_signing_key, load_verify_key
 from encryption.master import LocalMasterKeys, load_master_keys
+from identity.keys import DEV_ISSUER, DevIssuer, IssuerKeys
 from models.contract import Department
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +69,39 @@ class Settings(BaseSettings):
         default=DEFAULT_DATA_DIR / "master-keys.json", alias="INQUIRY_MASTER_KEYS_FILE"
     )
 
+    # Who is acting (identity/): the staff issuer's `iss` and public keys (a JWKS file), and
+    # whether every staff action and department result must carry a valid signed assertion.
+    # Production always requires them; in development a missing JWKS file is created with a
+    # development signing key (INQUIRY_DEV_ISSUER_KEY_FILE) that `starter.py` signs with.
+    issuer: str = Field(default="dev-issuer", alias="INQUIRY_ISSUER")
+    issuer_jwks_file: Path = Field(
+        default=DEFAULT_DATA_DIR / "dev-issuer.jwks.json", alias="INQUIRY_ISSUER_JWKS_FILE"
+    )
+    dev_issuer_key_file: Path = Field(
+        default=DEFAULT_DATA_DIR / "dev-issuer-key.pem", alias="INQUIRY_DEV_ISSUER_KEY_FILE"
+    )
+    require_signed_actions: bool = Field(default=False, alias="REQUIRE_SIGNED_ACTIONS")
+
+    @property
+    def signed_actions_required(self) -> bool:
+        return self.require_signed_actions or self.environment == "production"
+
+    def issuer_keys(self) -> IssuerKeys:
+        """The staff issuer's public keys; in development, the development issuer's, made on
+        first use. ConfigError names the file when they cannot be used."""
+        if self.environment == "development" and self.issuer == DEV_ISSUER:
+            DevIssuer.ensure(self.dev_issuer_key_file, self.issuer_jwks_file)
+        return IssuerKeys(self.issuer_jwks_file)
+
+    def dev_issuer(self) -> DevIssuer:
+        """The development issuer `starter.py` signs with; ConfigError outside development."""
+        if self.environment != "development" or self.issuer != DEV_ISSUER:
+            raise ConfigError(
+                "the development issuer signs only in development with INQUIRY_ISSUER=dev-issuer;"
+                " pass an assertion from your identity provider instead"
+            )
+        return DevIssuer.ensure(self.dev_issuer_key_file, self.issuer_jwks_file)
+
     @model_validator(mode="after")
     def _production_needs_real_settings(self) -> Settings:
         if self.environment == "production":
@@ -73,6 +110,8 @@ class Settings(BaseSettings):
             missing = [d.value.upper() + "_TOKEN" for d in Department if self.token(d) is None]
             if missing:
                 raise ValueError(f"set {', '.join(missing)} in production")
+            if self.issuer == DEV_ISSUER:
+                raise ValueError("set INQUIRY_ISSUER to your identity issuer in production")
         return self
 
     # How long a closed inquiry's personal data is kept (`starter.py purge`, run daily); the audit
@@ -88,12 +127,41 @@ class Settings(BaseSettings):
         default=DEFAULT_DATA_DIR / "codec-tokens.json", alias="INQUIRY_CODEC_TOKENS_FILE"
     )
 
+    # Signed checkpoints of the audit trail's chain heads (audit/checkpoints.py): the Ed25519
+    # signing key as PEM text or a PEM file (in development a missing file is created, with its
+    # public key beside it; elsewhere it must exist), where checkpoints go, and how often the
+    # worker writes one (0 for never).
+    audit_signing_key: SecretStr | None = Field(default=None, alias="INQUIRY_AUDIT_SIGNING_KEY")
+    audit_signing_key_file: Path = Field(
+        default=DEFAULT_DATA_DIR / "audit-signing-key.pem", alias="INQUIRY_AUDIT_SIGNING_KEY_FILE"
+    )
+    audit_checkpoint_dir: Path = Field(
+        default=DEFAULT_DATA_DIR / "audit-checkpoints", alias="INQUIRY_AUDIT_CHECKPOINT_DIR"
+    )
+    audit_checkpoint_every: timedelta = Field(
+        default=timedelta(minutes=15), alias="INQUIRY_AUDIT_CHECKPOINT_EVERY"
+    )
+
     def load_master_keys(self) -> LocalMasterKeys:
         """The codec's key ring; KeyConfigError names what is missing (never a key)."""
         inline = self.master_keys.get_secret_value() if self.master_keys else None
         return load_master_keys(
             inline, self.master_keys_file, create_if_missing=self.environment == "development"
         )
+
+    def load_audit_signing_key(self) -> Ed25519PrivateKey:
+        """The checkpoints' signing key; KeyConfigError names the setting (never the key)."""
+        inline = self.audit_signing_key.get_secret_value() if self.audit_signing_key else None
+        return load_signing_key(
+            inline,
+            self.audit_signing_key_file,
+            create_if_missing=self.environment == "development",
+        )
+
+    def load_audit_verify_key(self) -> Ed25519PublicKey | None:
+        """The public key that checks checkpoints; None when no signing key exists yet."""
+        inline = self.audit_signing_key.get_secret_value() if self.audit_signing_key else None
+        return load_verify_key(inline, self.audit_signing_key_file)
 
     def department_url(self, department: Department) -> str:
         url = {
@@ -102,6 +170,11 @@ class Settings(BaseSettings):
             Department.LEGAL: self.legal_url,
         }[department]
         return str(url).rstrip("/")
+
+    def department_secret(self, department: str) -> str | None:
+        """The token a department signs its results with (identity/verifier.py)."""
+        token = self.token(Department(department))
+        return token.get_secret_value() if token is not None else None
 
     def token(self, department: Department) -> SecretStr | None:
         return {

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -77,6 +78,11 @@ class Stack:
     args: argparse.Namespace
     children: list[Child] = field(default_factory=list)
     halt: asyncio.Event = field(default_factory=asyncio.Event)
+    # Each department's token for this run of the stack: the worker sends it, the simulator
+    # checks it and signs its results with it (unless the caller set their own).
+    department_tokens: dict[str, str] = field(
+        default_factory=lambda: {d.value: secrets.token_urlsafe(24) for d in Department}
+    )
     failure: str | None = None
     stopping: bool = False
 
@@ -205,6 +211,15 @@ def child_env(stack: Stack) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
     env.setdefault("DATABASE_URL", f"sqlite:///{stack.args.data_dir / 'inquiries.db'}")
     env.setdefault("INQUIRY_MASTER_KEYS_FILE", str(stack.args.data_dir / "master-keys.json"))
+    env.setdefault("INQUIRY_ISSUER_JWKS_FILE", str(stack.args.data_dir / "dev-issuer.jwks.json"))
+    env.setdefault("INQUIRY_DEV_ISSUER_KEY_FILE", str(stack.args.data_dir / "dev-issuer-key.pem"))
+    env.setdefault(
+        "INQUIRY_AUDIT_SIGNING_KEY_FILE", str(stack.args.data_dir / "audit-signing-key.pem")
+    )
+    env.setdefault("INQUIRY_AUDIT_CHECKPOINT_DIR", str(stack.args.data_dir / "audit-checkpoints"))
+    for department, token in stack.department_tokens.items():
+        env.setdefault(f"{department.upper()}_TOKEN", token)
+        env[f"SIMULATOR_{department.upper()}_TOKEN"] = env[f"{department.upper()}_TOKEN"]
     env |= {f"{d.value.upper()}_URL": f"{stack.simulator_url}/{d.value}" for d in Department}
     env |= {"TEMPORAL_ADDRESS": stack.address, "TEMPORAL_NAMESPACE": "default"}
     env |= {"SIMULATOR_HOST": HOST, "SIMULATOR_PORT": str(stack.args.simulator_port)}
@@ -300,6 +315,10 @@ def banner(stack: Stack) -> str:
         env = child_env(stack)
         at += f"DATABASE_URL={env['DATABASE_URL']} "
         at += f"INQUIRY_MASTER_KEYS_FILE={env['INQUIRY_MASTER_KEYS_FILE']} "
+        at += f"INQUIRY_ISSUER_JWKS_FILE={env['INQUIRY_ISSUER_JWKS_FILE']} "
+        at += f"INQUIRY_DEV_ISSUER_KEY_FILE={env['INQUIRY_DEV_ISSUER_KEY_FILE']} "
+        at += f"INQUIRY_AUDIT_SIGNING_KEY_FILE={env['INQUIRY_AUDIT_SIGNING_KEY_FILE']} "
+        at += f"INQUIRY_AUDIT_CHECKPOINT_DIR={env['INQUIRY_AUDIT_CHECKPOINT_DIR']} "
     cli_at = "" if args.port == 7233 else f" --address {stack.address}"
     return f"""
   Temporal UI   {stack.ui_url}
@@ -322,8 +341,13 @@ def banner(stack: Stack) -> str:
       --workflow-id inquiry-DEMO-1 --input-file demo-1.json \\
       --codec-endpoint {stack.codec_url} --codec-header X-Inquiry-Id=DEMO-1 \\
       --codec-auth "Bearer $(cut -d' ' -f2 {args.data_dir / DEV_OPERATOR_TOKEN})"
-  Approve its draft:
+  Approve its draft (signed by the development issuer for reviewer.rita):
     {at}.venv/bin/python starter.py decide DEMO-1 --reviewer reviewer.rita --approve
+  or with the Temporal CLI (`starter.py sign` prints the signed payload):
+    .venv/bin/temporal workflow update execute{cli_at} --workflow-id inquiry-DEMO-1 \
+      --name compliance_decision --input "$({at}.venv/bin/python starter.py sign \
+      compliance_decision DEMO-1 --payload '{{"reviewer_id": "reviewer.rita", \
+      "decision": "approve"}}')"
 
   Ctrl-C stops everything.
 """

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from temporalio.envconfig import ClientConfig
 
 import clients
@@ -27,6 +29,11 @@ SECRETS = {
     "CLINICAL_TOKEN": "clinical-token",
     "LEGAL_TOKEN": "legal-token",
     "INQUIRY_MASTER_KEYS": json.dumps({"active": "k1", "keys": {"k1": "A" * 43 + "="}}),
+    "INQUIRY_ISSUER": "https://id.example.test/",
+    "INQUIRY_ISSUER_JWKS": "/etc/ssl/issuer.jwks.json",
+    "INQUIRY_AUDIT_SIGNING_KEY": Ed25519PrivateKey.generate()
+    .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    .decode(),
 }
 # What temporalio.envconfig reads (besides TEMPORAL_GRPC_META_*); it exports no such list.
 ENVCONFIG_VARS = {
@@ -116,6 +123,7 @@ def test_worker_environment_is_a_valid_production_configuration(
     settings = Settings.model_validate(env)
     assert settings.environment == "production"
     assert settings.database_url.startswith("postgresql://")
+    assert settings.load_audit_signing_key()  # checkpoints are signed; the key is not made up
     connect = ClientConfig.load_client_connect_config(override_env_vars=env)
     assert connect["target_host"] == "temporal:7233"
 
