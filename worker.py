@@ -25,7 +25,7 @@ import clients
 from activities.config_files import ConfigError
 from activities.db import make_engine, migrate
 from activities.departments import DepartmentActivities
-from activities.identity import IdentityActivities
+from activities.identity import IdentityActivities, survey_secrets
 from activities.messaging import DeliveryAdapter, LoggingDelivery, MessagingActivities
 from activities.roster import RosterActivities
 from activities.store import OwnerLoad, StoreActivities
@@ -48,14 +48,17 @@ def activities_for(
     settings: Settings, engine: Engine, http: httpx.AsyncClient, delivery: DeliveryAdapter
 ) -> list[Any]:
     """Every activity this worker runs, built with the clients it needs."""
-    pseudonyms = Pseudonyms(DataKeys(engine, settings.load_master_keys()))
-    store = StoreActivities(engine, pseudonyms)
+    keys = DataKeys(engine, settings.load_master_keys())
+    store = StoreActivities(engine, Pseudonyms(keys))
     surveys = SurveyActivities(engine)
     triage = TriageActivities(settings.triage_rules_path, settings.policy_path)
     roster = RosterActivities(settings.roster_path, OwnerLoad(engine))
     verifier = Verifier(settings.issuer, settings.issuer_keys(), settings.department_secret)
     identity = IdentityActivities(
-        verifier, roster.current, require_signed=settings.signed_actions_required
+        verifier,
+        roster.current,
+        survey_secrets(keys),
+        require_signed=settings.signed_actions_required,
     )
     departments = DepartmentActivities(http, settings)
     messaging = MessagingActivities(engine, delivery)
@@ -70,6 +73,7 @@ def activities_for(
         roster.load_reviewers,
         roster.escalation_contacts,
         identity.verify_actor,
+        identity.sign_survey_ref,
         departments.route_to_department,
         messaging.send_message,
     ]

@@ -1,45 +1,70 @@
-"""The `verify_actor` activity: who sends an action, proven or not, and what the roster lets
-them do. Every staff action and department result passes here before the workflow's rules.
+"""Who is acting: `verify_actor` says who sends an action, proven or not, and what the roster
+lets them do; every staff action, department result and survey answer passes it before the
+workflow's rules. `sign_survey_ref` signs the reference a survey message carries.
 
 The mode is the worker's configuration, read here and never in the workflow: with signed
 actions required (REQUIRE_SIGNED_ACTIONS, implied by INQUIRY_ENV=production) an action without
-an assertion is refused; otherwise it is accepted as unverified and the workflow says so in the
-audit trail and the status. An assertion that is present but fails is refused in every mode.
+its proof (an assertion; for a survey answer, the survey reference) is refused; otherwise it is
+accepted as unverified and the workflow says so in the audit trail and the status. A proof that
+is present but fails is refused in every mode.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from temporalio import activity
 
 from activities.roster import Roster
-from identity.assertions import AssertionRefused, Verified
+from encryption.data_keys import DataKeyErased, DataKeys
+from identity import verifier as verifying
+from identity.assertions import SURVEY_ACTION, AssertionRefused, Verified
+from identity.keys import survey_reference, survey_secret
 from identity.verifier import Verifier
-from models.activities import ActorCheck, VerifyActorInput
+from models.activities import ActorCheck, StaffRoles, SurveyRefInput, VerifyActorInput
 
 SIGNATURE_REQUIRED = "a signed assertion is required: signed actions are on"
+SURVEY_REF_REQUIRED = "the survey_ref of the survey message is required: signed actions are on"
+SurveySecret = Callable[[str], Awaitable[bytes]]
+
+
+def survey_secrets(keys: DataKeys) -> SurveySecret:
+    """Each inquiry's survey-reference key, derived from its data key (workflow id -> key)."""
+
+    async def secret(workflow_id: str) -> bytes:
+        return survey_secret((await keys.for_scope(workflow_id)).secret)
+
+    return secret
 
 
 class IdentityActivities:
     def __init__(
-        self, verifier: Verifier, roster: Callable[[], Roster], *, require_signed: bool
+        self,
+        verifier: Verifier,
+        roster: Callable[[], Roster],
+        survey_secret: SurveySecret,
+        *,
+        require_signed: bool,
     ) -> None:
         self._verifier = verifier
         self._roster = roster
+        self._survey_secret = survey_secret
         self._require_signed = require_signed
 
     @activity.defn(name="verify_actor")
     async def verify_actor(self, input: VerifyActorInput) -> ActorCheck:
-        department = input.action == "department_result"
-        roles = self._roster().roles_of(input.actor) if not department else None
-        check = ActorCheck(roles=roles) if roles is not None else ActorCheck()
+        staff = input.action not in ("department_result", SURVEY_ACTION)
+        roles = self._roster().roles_of(input.actor) if staff else StaffRoles()
+        check = ActorCheck(roles=roles)
         if input.assertion is None:
             if self._require_signed:
-                return check.model_copy(update={"refusal": SIGNATURE_REQUIRED})
+                required = (
+                    SURVEY_REF_REQUIRED if input.action == SURVEY_ACTION else SIGNATURE_REQUIRED
+                )
+                return check.model_copy(update={"refusal": required})
             return check
         try:
-            verified = self._verify(input, department)
+            verified = await self._verify(input, input.assertion)
         except AssertionRefused as refused:
             return check.model_copy(update={"refusal": str(refused)})
         return check.model_copy(
@@ -47,24 +72,38 @@ class IdentityActivities:
                 "verified": True,
                 "jti": verified.jti,
                 "draft_version": verified.draft_version,
+                "survey": verified.survey,
             }
         )
 
-    def _verify(self, input: VerifyActorInput, department: bool) -> Verified:
-        assert input.assertion is not None
-        if department:
+    @activity.defn(name="sign_survey_ref")
+    async def sign_survey_ref(self, input: SurveyRefInput) -> str:
+        secret = await self._survey_secret(input.workflow_id)
+        return survey_reference(
+            secret,
+            inquiry_id=input.inquiry_id,
+            survey=input.survey,
+            now=input.now,
+            expires=input.expires,
+        )
+
+    async def _verify(self, input: VerifyActorInput, token: str) -> Verified:
+        inquiry_id, now = input.inquiry_id, input.now
+        if input.action == SURVEY_ACTION:
+            try:
+                secret = await self._survey_secret(input.workflow_id)
+            except DataKeyErased:
+                raise AssertionRefused("the inquiry's data was erased") from None
+            return verifying.survey(token, secret=secret, inquiry_id=inquiry_id, now=now)
+        if input.action == "department_result":
             return self._verifier.department(
-                input.assertion,
-                department=input.actor,
-                inquiry_id=input.inquiry_id,
-                digest=input.digest,
-                now=input.now,
+                token, department=input.actor, inquiry_id=inquiry_id, digest=input.digest, now=now
             )
         return self._verifier.staff(
-            input.assertion,
+            token,
             action=input.action,
             actor=input.actor,
-            inquiry_id=input.inquiry_id,
+            inquiry_id=inquiry_id,
             digest=input.digest,
-            now=input.now,
+            now=now,
         )

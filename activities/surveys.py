@@ -118,7 +118,7 @@ def record_late_survey(
         inquiry_id=inquiry_id,
         workflow_id=inquiry.workflow_id,
         survey_ref=survey_ref,
-        **scores.model_dump(),
+        **scores.model_dump(exclude={"survey_ref"}),
         answered_at=now,
         late=True,
     )

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from commands.common import ActionRefused, CommandError, emit, validate
-from commands.signing import assertion_for
+from commands.signing import with_proof
 from models.contract import SIGNAL_PAYLOADS, workflow_id_for
 from models.status import ActionVerdict
 
@@ -19,12 +19,9 @@ from models.status import ActionVerdict
 def signal_command(name: str, build: Callable[[argparse.Namespace], dict[str, Any]]) -> Any:
     async def send(client: Client, args: argparse.Namespace, out: TextIO) -> None:
         payload = validate(SIGNAL_PAYLOADS[name], build(args))
-        body = payload.model_dump(mode="json", exclude_none=True)
-        assertion = await assertion_for(
+        body = await with_proof(
             client, name, payload, args.inquiry_id, given=args.assertion, unsigned=args.unsigned
         )
-        if assertion is not None:
-            body["assertion"] = assertion
         handle = client.get_workflow_handle(workflow_id_for(args.inquiry_id))
         try:
             verdict = await handle.execute_update(name, body, result_type=ActionVerdict)

@@ -190,8 +190,13 @@ def parser() -> argparse.ArgumentParser:
         "record the customer's follow-up survey answer",
         signal_command(
             "survey_response",
-            lambda a: drop_none(csat=a.csat, nps=a.nps, ces=a.ces, comment=a.comment),
+            lambda a: drop_none(
+                survey_ref=a.survey_ref, csat=a.csat, nps=a.nps, ces=a.ces, comment=a.comment
+            ),
         ),
+    )
+    sub.add_argument(
+        "--survey-ref", help="the survey message's reference (default: found in the outbox)"
     )
     sub.add_argument("--csat", type=int, help="1-5")
     sub.add_argument("--nps", type=int, help="0-10")

@@ -4,7 +4,8 @@ Staff actions: `--assertion TOKEN` sends a token from the organisation's identit
 it is; otherwise, in development, the development issuer signs for the staff id given (`--as`
 is not needed: the payload names the actor); `--unsigned` sends none, which the service accepts
 as unverified only where signed actions are not required. Department results are signed with
-the department's token (BILLING_TOKEN, ...) when one is configured.
+the department's token (BILLING_TOKEN, ...) when one is configured. A survey answer quotes the
+survey message's reference (`--survey-ref`, else the one in the store's outbox).
 
 `sign` prints a signed payload for any action, for the raw `temporal` CLI:
 
@@ -19,15 +20,68 @@ import argparse
 from typing import Any, TextIO
 
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 from temporalio.client import Client
 
 from activities.config_files import ConfigError
+from activities.db import make_engine
+from activities.store import list_outbox
 from commands.common import CommandError, emit, parse_json, validate
-from identity.assertions import STAFF_ACTIONS, actor_of
+from identity.assertions import STAFF_ACTIONS, SURVEY_ACTION, actor_of
 from identity.keys import department_assertion
 from models.contract import SIGNAL_PAYLOADS, workflow_id_for
 from models.settings import Settings
 from models.status import InquiryStatus
+from workflows.messages import SURVEY_REF_LINE
+
+
+async def with_proof(
+    client: Client,
+    name: str,
+    payload: BaseModel,
+    inquiry_id: str,
+    *,
+    given: str | None = None,
+    unsigned: bool = False,
+    draft_version: int | None = None,
+) -> dict[str, Any]:
+    """The payload as JSON with its proof: a survey answer's `survey_ref` (found in the survey
+    message in the store, as the customer finds it in their mail), or an action's `assertion`."""
+    body: dict[str, Any] = payload.model_dump(mode="json", exclude_none=True)
+    if name == SURVEY_ACTION:
+        if "survey_ref" not in body and not unsigned:
+            ref = given or survey_ref_in_outbox(inquiry_id)
+            if ref is not None:
+                body["survey_ref"] = ref
+        return body
+    token = await assertion_for(
+        client,
+        name,
+        payload,
+        inquiry_id,
+        given=given,
+        unsigned=unsigned,
+        draft_version=draft_version,
+    )
+    return body | {"assertion": token} if token is not None else body
+
+
+def survey_ref_in_outbox(inquiry_id: str) -> str | None:
+    """The reference of the newest survey message sent for the inquiry; None if there is none
+    or the store cannot say (the service then says whether it needs one)."""
+    engine = make_engine(Settings().database_url)
+    try:
+        with Session(engine) as session:
+            messages = list_outbox(session=session, inquiry_id=inquiry_id)
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+    for message in reversed(messages):
+        if message.kind in ("survey", "survey_reminder") and SURVEY_REF_LINE in message.body:
+            return message.body.rsplit(SURVEY_REF_LINE, 1)[1].split()[0]
+    return None
 
 
 async def assertion_for(
@@ -85,10 +139,9 @@ async def sign(client: Client, args: argparse.Namespace, out: TextIO) -> None:
         raise CommandError(f"no such action: {args.action}")
     raw = parse_json(args.payload, "--payload")
     payload = validate(SIGNAL_PAYLOADS[args.action], raw)
-    token = await assertion_for(
+    body = await with_proof(
         client, args.action, payload, args.inquiry_id, draft_version=args.draft_version
     )
-    if token is None:
+    if "assertion" not in body and "survey_ref" not in body:
         raise CommandError(f"{args.action} is not signed: nothing here can sign it")
-    body: dict[str, Any] = payload.model_dump(mode="json", exclude_none=True)
-    emit(out, body | {"assertion": token})
+    emit(out, body)

@@ -18,8 +18,16 @@ us. The claims:
     draft_version for compliance_decision: the draft version decided on
 
 So an assertion cannot be replayed onto another inquiry, another action, other content or (for
-a decision) a revised draft. Everything here is pure and deterministic except the verifier's key
-lookup, which the activity does; reasons name the rule that failed, never a value sent.
+a decision) a revised draft.
+
+A survey answer is the customer's: the survey message carries a signed survey reference (HS256
+with a key derived from the inquiry's own data key, so erasing the customer voids it too) with
+`iss` "regulated-inquiries", `sub` "customer", `action` "survey_response", `inquiry_id`, `survey`
+(which survey of the inquiry: a reopened inquiry sends a new one), `iat`, `exp` (the survey
+window's end) and `jti`; the answer quotes it as `survey_ref`.
+
+Everything here is pure and deterministic except the verifier's key lookup, which the activity
+does; reasons name the rule that failed, never a value sent.
 """
 
 from __future__ import annotations
@@ -52,6 +60,12 @@ ACTOR_FIELD = {
     "department_result": "department",
 }
 STAFF_ACTIONS = frozenset(ACTOR_FIELD) - {"department_result"}
+SURVEY_ACTION = "survey_response"
+SURVEY_ISSUER = "regulated-inquiries"
+CUSTOMER = "customer"
+SURVEY_CLAIMS = ["iss", "sub", "aud", "iat", "exp", "jti", "inquiry_id", "action", "survey"]
+# Who may act at all: staff and departments by assertion, the customer by survey reference.
+AUTHENTICATED_ACTIONS = frozenset(ACTOR_FIELD) | {SURVEY_ACTION}
 
 
 class AssertionRefused(ValueError):
@@ -63,6 +77,7 @@ class Verified:
     subject: str
     jti: str
     draft_version: int | None
+    survey: str | None = None
 
 
 def content_digest(payload: BaseModel) -> str:
@@ -74,8 +89,47 @@ def content_digest(payload: BaseModel) -> str:
 
 
 def actor_of(action: str, payload: BaseModel) -> str:
+    if action == SURVEY_ACTION:
+        return CUSTOMER
     value = getattr(payload, ACTOR_FIELD[action])
     return str(getattr(value, "value", value))
+
+
+def assertion_of(action: str, payload: BaseModel) -> str | None:
+    """The proof an action carries: its `assertion`, or a survey answer's `survey_ref`."""
+    value = getattr(payload, "survey_ref" if action == SURVEY_ACTION else "assertion", None)
+    return value if isinstance(value, str) else None
+
+
+def check_survey_claims(claims: dict[str, Any], *, inquiry_id: str, now: datetime) -> Verified:
+    issued, expires = _instant(claims, "iat"), _instant(claims, "exp")
+    if issued > now + CLOCK_SKEW:
+        raise AssertionRefused("survey reference is issued in the future")
+    if expires <= now:
+        raise AssertionRefused("survey reference has expired")
+    if claims["sub"] != CUSTOMER or claims["action"] != SURVEY_ACTION:
+        raise AssertionRefused("survey reference is not one")
+    if claims["inquiry_id"] != inquiry_id:
+        raise AssertionRefused("survey reference is for another inquiry")
+    return Verified(
+        subject=CUSTOMER, jti=str(claims["jti"]), draft_version=None, survey=str(claims["survey"])
+    )
+
+
+def survey_claims(
+    *, inquiry_id: str, survey: str, now: datetime, expires: datetime, jti: str
+) -> dict[str, Any]:
+    return {
+        "iss": SURVEY_ISSUER,
+        "sub": CUSTOMER,
+        "aud": AUDIENCE,
+        "iat": int(now.timestamp()),
+        "exp": int(expires.timestamp()),
+        "jti": jti,
+        "inquiry_id": inquiry_id,
+        "action": SURVEY_ACTION,
+        "survey": survey,
+    }
 
 
 def check_claims(

@@ -12,6 +12,7 @@ Outside development nothing is created: a missing file is a refusal to start.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -30,6 +31,7 @@ from identity.assertions import (
     STAFF_ALGORITHMS,
     actor_of,
     claims_for,
+    survey_claims,
 )
 
 DEV_ISSUER = "dev-issuer"
@@ -174,4 +176,21 @@ def department_assertion(
         jti=secrets.token_urlsafe(16),
         lifetime=lifetime,
     )
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def survey_secret(data_key_secret: bytes) -> bytes:
+    """The key of an inquiry's survey references, derived from its data key: erasing the
+    customer destroys it with everything else."""
+    return hmac.new(data_key_secret, b"survey-reference", hashlib.sha256).digest()
+
+
+def survey_reference(
+    secret: bytes, *, inquiry_id: str, survey: str, now: datetime, expires: datetime
+) -> str:
+    """The signed survey reference a survey message carries (identity/assertions.py)."""
+    claims = survey_claims(
+        inquiry_id=inquiry_id, survey=survey, now=now, expires=expires,
+        jti=secrets.token_urlsafe(16),
+    )  # fmt: skip
     return jwt.encode(claims, secret, algorithm="HS256")

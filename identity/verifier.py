@@ -17,9 +17,12 @@ from identity.assertions import (
     AUDIENCE,
     DEPARTMENT_ALGORITHM,
     REQUIRED_CLAIMS,
+    SURVEY_CLAIMS,
+    SURVEY_ISSUER,
     AssertionRefused,
     Verified,
     check_claims,
+    check_survey_claims,
 )
 from identity.keys import IssuerKeys
 
@@ -70,13 +73,25 @@ class Verifier:
         )
 
 
-def _decode(token: str, key: Any, algorithms: list[str], issuer: str) -> dict[str, Any]:
+def survey(token: str, *, secret: bytes, inquiry_id: str, now: datetime) -> Verified:
+    """A survey reference, signed with `secret` (identity.keys.survey_secret)."""
+    claims = _decode(token, secret, [DEPARTMENT_ALGORITHM], SURVEY_ISSUER, SURVEY_CLAIMS)
+    return check_survey_claims(claims, inquiry_id=inquiry_id, now=now)
+
+
+def _decode(
+    token: str,
+    key: Any,
+    algorithms: list[str],
+    issuer: str,
+    required: list[str] = REQUIRED_CLAIMS,
+) -> dict[str, Any]:
     # Times are checked by check_claims against the workflow's clock, not this machine's.
     options: Any = {
         "verify_exp": False,
         "verify_iat": False,
         "verify_nbf": False,
-        "require": REQUIRED_CLAIMS,
+        "require": required,
     }
     try:
         return jwt.decode(

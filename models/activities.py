@@ -107,9 +107,20 @@ class VerifyActorInput(Model):
     action: str
     actor: str
     inquiry_id: str
+    workflow_id: str
     digest: str  # identity.assertions.content_digest of the payload
     assertion: str | None = None
     now: datetime
+
+
+class SurveyRefInput(Model):
+    """A survey reference to sign: which inquiry and survey, and until when it is good."""
+
+    workflow_id: str
+    inquiry_id: str
+    survey: str
+    now: datetime
+    expires: datetime
 
 
 class StaffRoles(Model):
@@ -130,6 +141,7 @@ class ActorCheck(Model):
     refusal: str | None = None
     jti: str | None = None
     draft_version: int | None = None
+    survey: str | None = None  # for a survey answer: which survey its reference is for
     roles: StaffRoles = Field(default_factory=StaffRoles)
 
 

@@ -217,6 +217,9 @@ class Escalate(Acting):
 
 
 class SurveyResponse(Inbound):
+    # The signed reference the survey message carried (README: "Who is acting"): proves the
+    # answer comes from the survey's recipient; required where signed actions are.
+    survey_ref: str | None = Field(default=None, min_length=1, max_length=4096)
     csat: int | None = Field(default=None, ge=1, le=5)
     nps: int | None = Field(default=None, ge=0, le=10)
     ces: int | None = Field(default=None, ge=1, le=7)

@@ -1,7 +1,8 @@
-"""Who is acting: every staff action and department result is put to the `verify_actor`
-activity before the rules see it (identity/ checks the signed assertion, the roster says what
-the actor may do). The workflow then applies what only it knows: an assertion is accepted once,
-and a decision's assertion is for the draft now under review. An action accepted without an
+"""Who is acting: every staff action, department result and survey answer is put to the
+`verify_actor` activity before the rules see it (identity/ checks the signed assertion or the
+survey reference, the roster says what the actor may do). The workflow then applies what only
+it knows: an assertion is accepted once, a decision's assertion is for the draft now under
+review, and a survey reference is for the survey now out. An action accepted without an
 assertion (signed actions not required) is documented as unverified, in the audit trail and in
 the status."""
 
@@ -14,7 +15,13 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.identity import IdentityActivities
-    from identity.assertions import ACTOR_FIELD, actor_of, content_digest
+    from identity.assertions import (
+        AUTHENTICATED_ACTIONS,
+        SURVEY_ACTION,
+        actor_of,
+        assertion_of,
+        content_digest,
+    )
     from models.activities import ActorCheck, StaffRoles, VerifyActorInput
     from models.status import UnverifiedAction
 
@@ -25,7 +32,7 @@ NOBODY = StaffRoles()
 
 
 def needs_identity(action: str) -> bool:
-    return action in ACTOR_FIELD
+    return action in AUTHENTICATED_ACTIONS
 
 
 async def identify(case: Case, action: str, payload: Any) -> tuple[ActorCheck, str | None]:
@@ -37,8 +44,9 @@ async def identify(case: Case, action: str, payload: Any) -> tuple[ActorCheck, s
             action=action,
             actor=actor_of(action, payload),
             inquiry_id=case.intake.inquiry_id,
+            workflow_id=case.workflow_id,
             digest=content_digest(payload),
-            assertion=payload.assertion,
+            assertion=assertion_of(action, payload),
             now=workflow.now(),
         ),
         "verify who acts",
@@ -48,6 +56,8 @@ async def identify(case: Case, action: str, payload: Any) -> tuple[ActorCheck, s
     if check.verified:
         if check.jti in case.assertions_used:
             return check, "assertion was already used"
+        if action == SURVEY_ACTION and check.survey != case.survey_key:
+            return check, "survey reference is for another survey of this inquiry"
         draft = case.draft
         if action == "compliance_decision" and (
             draft is None or check.draft_version != draft.version

@@ -204,6 +204,11 @@ class Case:
         return self.owner_history[-1].owner_id if self.owner_history else None
 
     @property
+    def survey_key(self) -> str:
+        """Which survey of the inquiry is out: a reopened inquiry sends a new one."""
+        return f"{self.workflow_id}:{self.run_key}:survey:{self.round}"
+
+    @property
     def team(self) -> str | None:
         return self.owner_history[-1].team if self.owner_history else None
 

@@ -9,8 +9,9 @@ from typing import Literal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.identity import IdentityActivities
     from activities.surveys import SurveyActivities
-    from models.activities import SurveyAnswer
+    from models.activities import SurveyAnswer, SurveyRefInput
     from models.contract import Stage, SurveyResponse
     from models.policy import ScoreThresholds
     from models.status import SurveyState
@@ -38,13 +39,26 @@ async def follow_up(case: Case) -> Ending:
     if await until(interrupted, policy.survey_delay, "survey delay"):
         return ending(case)
     sent = workflow.now()
-    subject, body = messages.survey(case.intake.inquiry_id, _survey_ref(case))
+    # The survey carries a signed reference that the answer must quote (workflows/acting.py).
+    token = await steps.local(
+        case,
+        IdentityActivities.sign_survey_ref,
+        SurveyRefInput(
+            workflow_id=case.workflow_id,
+            inquiry_id=case.intake.inquiry_id,
+            survey=case.survey_key,
+            now=sent,
+            expires=sent + policy.survey_window,
+        ),
+        "sign the survey reference",
+    )
+    subject, body = messages.survey(case.intake.inquiry_id, token)
     ref = await outbox.to_customer(case, "survey", f"survey:{case.round}", subject, body)
     case.survey = SurveyState(sent_at=sent, survey_ref=ref, closes_at=sent + policy.survey_window)
     reminder = min(policy.survey_reminder, policy.survey_window)
     if not await until(answered, reminder - (workflow.now() - sent), "survey reminder"):
         if policy.survey_reminder < policy.survey_window:
-            subject, body = messages.survey(case.intake.inquiry_id, ref, reminder=True)
+            subject, body = messages.survey(case.intake.inquiry_id, token, reminder=True)
             await outbox.to_customer(
                 case, "survey_reminder", f"reminder:{case.round}", subject, body
             )
@@ -142,10 +156,6 @@ def ending(case: Case) -> Ending:
     return "reopened" if case.reopen_by is not None else "closed"
 
 
-def _survey_ref(case: Case) -> str:
-    return f"{case.workflow_id}:{case.run_key}:survey:{case.round}"
-
-
 async def _store_answer(case: Case, answer: SurveyResponse) -> None:
     assert case.survey is not None and case.survey.answered_at is not None
     await steps.local(
@@ -154,7 +164,7 @@ async def _store_answer(case: Case, answer: SurveyResponse) -> None:
         SurveyAnswer(
             inquiry_id=case.intake.inquiry_id,
             workflow_id=case.workflow_id,
-            survey_ref=case.survey.survey_ref or _survey_ref(case),
+            survey_ref=case.survey.survey_ref or case.survey_key,
             csat=answer.csat,
             nps=answer.nps,
             ces=answer.ces,

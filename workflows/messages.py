@@ -90,10 +90,11 @@ PROGRESS_BODY = (
     "will answer by {due}. You do not need to contact us again in the meantime."
 )
 SURVEY_SUBJECT = "How did we do with your inquiry {inquiry_id}?"
+SURVEY_REF_LINE = "Survey reference: "  # the answer quotes what follows (commands/signing.py)
 SURVEY_BODY = (
     "Your inquiry {inquiry_id} has been answered. Please tell us how we did: how satisfied you "
     "are (1-5), how likely you are to recommend us (0-10), and how easy it was to get help (1-7)."
-    "\n\nSurvey reference: {survey_ref}"
+    "\n\n" + SURVEY_REF_LINE + "{survey_ref}"
 )
 REMINDER_SUBJECT = "A reminder: how did we do with your inquiry {inquiry_id}?"
 

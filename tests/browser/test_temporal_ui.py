@@ -202,7 +202,7 @@ async def test_reassign_and_escalate_from_the_cli_show_in_the_ui_within_seconds(
     new_owner = "agent.ana" if current.owner != "agent.ana" else "agent.kai"
 
     asked = datetime.now(UTC)
-    await run_starter(stack, "reassign", inquiry_id, "--owner", new_owner, "--by", "ops.olu",
+    await run_starter(stack, "reassign", inquiry_id, "--owner", new_owner, "--by", "operator.oona",
                       "--reason", "holiday cover")  # fmt: skip
     shown = await ui.user_metadata_until(
         wid, lambda m: f"Owner {new_owner}" in m.current_details, "workflow-reassigned"
@@ -213,7 +213,7 @@ async def test_reassign_and_escalate_from_the_cli_show_in_the_ui_within_seconds(
     assert await ui.listed_as(f'InquiryOwner = "{new_owner}"', owned, "list-reassigned") == owned
 
     asked = datetime.now(UTC)
-    await run_starter(stack, "escalate", inquiry_id, "--by", "ops.olu", "--reason", "chased")
+    await run_starter(stack, "escalate", inquiry_id, "--by", "operator.oona", "--reason", "chased")
     shown = await ui.user_metadata_until(
         wid, lambda m: m.current_details.startswith("Tier 3 ·"), "workflow-escalated"
     )

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
@@ -226,3 +227,38 @@ async def test_a_department_result_needs_the_departments_signature(
     )
     assert verdict.accepted or verdict.reason == "inquiry is closed"
     await handle.result()
+
+
+async def test_a_survey_answer_needs_the_reference_its_message_carried(
+    stack: Stack, signed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", stack.settings.database_url)  # where starter.py looks
+    payload = billing_only(new_id("SURVEY"))  # routine: released by policy, no reviewer
+    payload["policy"] = {
+        "survey_delay": "PT1S",
+        "survey_reminder": "PT60S",
+        "survey_window": "PT90S",
+    }
+    handle = await begin(stack, signed, payload)
+    await status_when(handle, lambda s: s.survey is not None and s.survey.sent_at is not None)
+    [survey] = [m for m in outbox(stack, payload["inquiry_id"]) if m.kind == "survey"]
+    scores = {"csat": 5, "nps": 9}
+    forged = jwt.encode(
+        jwt.decode(survey.body.rsplit(": ", 1)[1], options={"verify_signature": False}),
+        "guessed-" + "x" * 40,
+        algorithm="HS256",
+    )
+
+    unsigned = await update(stack, handle.id, "survey_response", scores)
+    guessed = await update(stack, handle.id, "survey_response", scores | {"survey_ref": forged})
+    out = io.StringIO()
+    argv = ["survey", payload["inquiry_id"], "--csat", "5", "--nps", "9"]
+    answered = await starter.main(argv, client=stack.client, out=out)
+
+    assert unsigned["reason"] == (
+        "the survey_ref of the survey message is required: signed actions are on"
+    )
+    assert guessed["reason"] == "assertion's signature does not verify"
+    assert answered == 0 and json.loads(out.getvalue())["accepted"] is True
+    outcome = await handle.result()
+    assert outcome.survey is not None and outcome.survey.csat == 5

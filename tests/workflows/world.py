@@ -54,6 +54,7 @@ from models.activities import (
     ReviewerRoster,
     StaffRoles,
     SurveyAnswer,
+    SurveyRefInput,
     TriageInput,
     TriageResult,
     VerifyActorInput,
@@ -373,7 +374,7 @@ class World:
         @activity.defn(name="verify_actor")
         async def verify_actor(request: VerifyActorInput) -> ActorCheck:
             world.calls.append("verify_actor")
-            if request.action == "department_result":
+            if request.action in ("department_result", "survey_response"):
                 return ActorCheck()
             actor = request.actor
             roles = StaffRoles(
@@ -386,6 +387,11 @@ class World:
                 ],
             )
             return ActorCheck(roles=roles)
+
+        @activity.defn(name="sign_survey_ref")
+        async def sign_survey_ref(request: SurveyRefInput) -> str:
+            world.calls.append("sign_survey_ref")
+            return f"survey-ref-{request.survey}"
 
         @activity.defn(name="record_survey")
         async def record_survey(answer: SurveyAnswer) -> None:
@@ -437,4 +443,5 @@ class World:
             send_message,
             record_survey,
             verify_actor,
+            sign_survey_ref,
         ]
