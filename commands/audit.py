@@ -8,16 +8,12 @@ found, 2 when they could not look (no such inquiry, store unreachable, unusable 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
-from activities.db import make_engine, migrate
 from audit.chain import (
     StoredRow,
     StoredText,
@@ -29,14 +25,14 @@ from audit.chain import (
 )
 from audit.checkpoints import write_checkpoint
 from audit.verify import Verification, verify_store
-from commands.common import CommandError, emit
+from commands.common import CommandError, emit, open_store
 from models.settings import Settings
 
 
 def verify(client: Client | None, args: argparse.Namespace, out: TextIO) -> int:
     """Walk one inquiry's chain, or all, and hold them against the newest signed checkpoint."""
     settings = Settings()
-    with _store(settings) as engine:
+    with open_store(settings) as engine:
         result = _verified(engine, settings, args.inquiry_id)
     if args.inquiry_id and not result.rows and not result.findings:
         raise CommandError(f"no audit trail for inquiry {args.inquiry_id}")
@@ -51,7 +47,7 @@ def export(client: Client | None, args: argparse.Namespace, out: TextIO) -> int:
     """JSON Lines: each row of the inquiry's chain with its chain fields and free text (salt
     included, so anyone can check the commitment), then the verification."""
     settings = Settings()
-    with _store(settings) as engine:
+    with open_store(settings) as engine:
         with snapshot(engine) as conn:
             chain = read_chain(conn, args.inquiry_id)
         if not chain.rows:
@@ -67,27 +63,12 @@ def checkpoint(client: Client | None, args: argparse.Namespace, out: TextIO) -> 
     """Sign every chain's head into a new checkpoint file."""
     settings = Settings()
     key = settings.load_audit_signing_key()
-    with _store(settings) as engine:
+    with open_store(settings) as engine:
         written = write_checkpoint(
             engine, key, settings.audit_checkpoint_dir, now=datetime.now(UTC)
         )
     emit(out, {"checkpoint": written.file, "at": utc_iso(written.at), "chains": len(written.heads)})
     return 0
-
-
-@contextmanager
-def _store(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.database_url)
-    try:
-        migrate(engine)
-        yield engine
-    except SQLAlchemyError as err:
-        # The driver's text may quote the URL or the statement's values.
-        raise CommandError(
-            f"the store at DATABASE_URL failed ({type(err).__name__}); is it reachable?"
-        ) from None
-    finally:
-        engine.dispose()
 
 
 def _verified(engine: Engine, settings: Settings, inquiry_id: str | None) -> Verification:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import WorkflowExecutionStatus
 
+from activities.db import make_engine, migrate
+from models.settings import Settings
 from workflows.intake import describe
 
 WORKFLOW_TYPE = "RegulatedInquiry"
@@ -57,3 +63,19 @@ def run_state(value: WorkflowExecutionStatus | None) -> str:
 
 def drop_none(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[Engine]:
+    """The store at DATABASE_URL, migrated; a database error becomes a CommandError."""
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        yield engine
+    except SQLAlchemyError as err:
+        # The driver's text may quote the URL or the statement's values.
+        raise CommandError(
+            f"the store at DATABASE_URL failed ({type(err).__name__}); is it reachable?"
+        ) from None
+    finally:
+        engine.dispose()

@@ -6,18 +6,17 @@ import argparse
 from datetime import UTC, datetime
 from typing import TextIO
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.db import make_engine, migrate
 from activities.roster import load_roster
 from activities.surveys import SurveyNotRecorded, record_late_survey
 from commands.common import (
     CommandError,
     drop_none,
     emit,
+    open_store,
     validate,
 )
 from encryption import EncryptionCodec
@@ -30,10 +29,8 @@ def record_survey(client: Client | None, args: argparse.Namespace, out: TextIO) 
     """A survey answer that arrives after the inquiry closed: straight to the store."""
     scores = drop_none(csat=args.csat, nps=args.nps, ces=args.ces, comment=args.comment)
     response = validate(SurveyResponse, scores)
-    engine = make_engine(Settings().database_url)
     try:
-        migrate(engine)
-        with Session(engine) as session:
+        with open_store(Settings()) as engine, Session(engine) as session:
             answer = record_late_survey(
                 session=session,
                 inquiry_id=args.inquiry_id,
@@ -46,13 +43,6 @@ def record_survey(client: Client | None, args: argparse.Namespace, out: TextIO) 
             session.commit()
     except SurveyNotRecorded as err:
         raise CommandError(str(err)) from None
-    except SQLAlchemyError as err:
-        # The driver's text may quote the URL or the statement's values.
-        raise CommandError(
-            f"the store at DATABASE_URL failed ({type(err).__name__}); is it reachable?"
-        ) from None
-    finally:
-        engine.dispose()
     emit(
         out,
         {

@@ -49,22 +49,16 @@ async def with_proof(
     """The payload as JSON with its proof: a survey answer's `survey_ref` (found in the survey
     message in the store, as the customer finds it in their mail), or an action's `assertion`."""
     body: dict[str, Any] = payload.model_dump(mode="json", exclude_none=True)
-    if name == SURVEY_ACTION:
-        if "survey_ref" not in body and not unsigned:
-            ref = given or survey_ref_in_outbox(inquiry_id)
-            if ref is not None:
-                body["survey_ref"] = ref
+    field = "survey_ref" if name == SURVEY_ACTION else "assertion"
+    if unsigned or field in body:
         return body
-    token = await assertion_for(
-        client,
-        name,
-        payload,
-        inquiry_id,
-        given=given,
-        unsigned=unsigned,
-        draft_version=draft_version,
-    )
-    return body | {"assertion": token} if token is not None else body
+    if given is not None:
+        proof: str | None = given
+    elif name == SURVEY_ACTION:
+        proof = survey_ref_in_outbox(inquiry_id)
+    else:
+        proof = await _sign(client, name, payload, inquiry_id, draft_version)
+    return body | {field: proof} if proof is not None else body
 
 
 def survey_ref_in_outbox(inquiry_id: str) -> str | None:
@@ -84,21 +78,10 @@ def survey_ref_in_outbox(inquiry_id: str) -> str | None:
     return None
 
 
-async def assertion_for(
-    client: Client,
-    name: str,
-    payload: BaseModel,
-    inquiry_id: str,
-    *,
-    given: str | None = None,
-    unsigned: bool = False,
-    draft_version: int | None = None,
+async def _sign(
+    client: Client, name: str, payload: BaseModel, inquiry_id: str, draft_version: int | None
 ) -> str | None:
-    """The assertion to send with `payload`, or None to send it unsigned."""
-    if given is not None:
-        return given
-    if unsigned:
-        return None
+    """An assertion for `payload` by what can sign here, or None to send it unsigned."""
     settings = Settings()
     if name == "department_result":
         department = actor_of(name, payload)
