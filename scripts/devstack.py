@@ -344,10 +344,10 @@ def banner(stack: Stack) -> str:
   Approve its draft (signed by the development issuer for reviewer.rita):
     {at}.venv/bin/python starter.py decide DEMO-1 --reviewer reviewer.rita --approve
   or with the Temporal CLI (`starter.py sign` prints the signed payload):
-    .venv/bin/temporal workflow update execute{cli_at} --workflow-id inquiry-DEMO-1 \
-      --name compliance_decision --input "$({at}.venv/bin/python starter.py sign \
-      compliance_decision DEMO-1 --payload '{{"reviewer_id": "reviewer.rita", \
-      "decision": "approve"}}')"
+    .venv/bin/temporal workflow update execute{cli_at} --workflow-id inquiry-DEMO-1 \\
+      --name compliance_decision --input "$({at}.venv/bin/python starter.py sign \\
+      compliance_decision DEMO-1 \\
+      --payload '{{"reviewer_id": "reviewer.rita", "decision": "approve"}}')"
 
   Ctrl-C stops everything.
 """
