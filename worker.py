@@ -58,6 +58,7 @@ def activities_for(
         verifier,
         roster.current,
         survey_secrets(keys),
+        engine,
         require_signed=settings.signed_actions_required,
     )
     departments = DepartmentActivities(http, settings)

@@ -386,12 +386,28 @@ def _v5_postgres_triggers(conn: Connection) -> None:
         )
 
 
+def _v6_assertion_use(conn: Connection) -> None:
+    # Each signed assertion is spent once, recorded outside the workflow's history.
+    metadata = MetaData()
+    Table(
+        "assertion_use",
+        metadata,
+        Column("jti", String(255), primary_key=True),
+        Column("workflow_id", String(128), nullable=False),
+        Column("action", String(64), nullable=False),
+        Column("spent_by", String(255), nullable=False),
+        Column("spent_at", UtcDateTime, nullable=False),
+    )
+    metadata.create_all(conn)
+
+
 MIGRATIONS: list[tuple[int, Migration]] = [
     (1, _v1_create_tables),
     (2, _v2_survey_answers),
     (3, _v3_data_keys),
     (4, _v4_customer_ref),
     (5, _v5_audit_chain),
+    (6, _v6_assertion_use),
 ]
 
 

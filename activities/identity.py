@@ -6,24 +6,34 @@ The mode is the worker's configuration, read here and never in the workflow: wit
 actions required (REQUIRE_SIGNED_ACTIONS, implied by INQUIRY_ENV=production) an action without
 its proof (an assertion; for a survey answer, the survey reference) is refused; otherwise it is
 accepted as unverified and the workflow says so in the audit trail and the status. A proof that
-is present but fails is refused in every mode.
+is present but fails is refused in every mode. A valid proof is spent on the spot (table
+`assertion_use`): each counts once, for good, even if the action is then refused by the rules,
+and even across a reset of the workflow's history.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
+from sqlalchemy import Engine
+from sqlmodel import Session, select
 from temporalio import activity
 
+from activities.db import in_store
 from activities.roster import Roster
+from activities.store import insert_ignoring_duplicates
 from encryption.data_keys import DataKeyErased, DataKeys
 from identity import verifier as verifying
 from identity.assertions import SURVEY_ACTION, AssertionRefused, Verified
 from identity.keys import survey_reference, survey_secret
 from identity.verifier import Verifier
 from models.activities import ActorCheck, StaffRoles, SurveyRefInput, VerifyActorInput
+from models.store import AssertionUse
 
 SIGNATURE_REQUIRED = "a signed assertion is required: signed actions are on"
+# Kept in the store, not in the workflow's history: a reset run cannot spend one again.
+ALREADY_USED = "assertion was already used"
 SURVEY_REF_REQUIRED = "the survey_ref of the survey message is required: signed actions are on"
 SurveySecret = Callable[[str], Awaitable[bytes]]
 
@@ -43,9 +53,11 @@ class IdentityActivities:
         verifier: Verifier,
         roster: Callable[[], Roster],
         survey_secret: SurveySecret,
+        engine: Engine,
         *,
         require_signed: bool,
     ) -> None:
+        self._engine = engine
         self._verifier = verifier
         self._roster = roster
         self._survey_secret = survey_secret
@@ -67,6 +79,10 @@ class IdentityActivities:
             verified = await self._verify(input, input.assertion)
         except AssertionRefused as refused:
             return check.model_copy(update={"refusal": str(refused)})
+        info = activity.info()
+        spender = f"{info.workflow_run_id}:{info.activity_id}"
+        if not await in_store(self._spend, verified.jti, input, spender):
+            return check.model_copy(update={"refusal": ALREADY_USED})
         return check.model_copy(
             update={
                 "verified": True,
@@ -86,6 +102,23 @@ class IdentityActivities:
             now=input.now,
             expires=input.expires,
         )
+
+    def _spend(self, jti: str, input: VerifyActorInput, spender: str) -> bool:
+        """Spend the assertion for this activity; False if something else spent it before."""
+        row = {
+            "jti": jti,
+            "workflow_id": input.workflow_id,
+            "action": input.action,
+            "spent_by": spender,
+            "spent_at": datetime.now(UTC),
+        }
+        with Session(self._engine) as session:
+            insert_ignoring_duplicates(session=session, model=AssertionUse, rows=[row], key="jti")
+            spent_by = session.exec(
+                select(AssertionUse.spent_by).where(AssertionUse.jti == jti)
+            ).one()
+            session.commit()
+        return spent_by == spender
 
     async def _verify(self, input: VerifyActorInput, token: str) -> Verified:
         inquiry_id, now = input.inquiry_id, input.now

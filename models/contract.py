@@ -14,7 +14,16 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 InquiryId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -113,11 +122,14 @@ class Customer(Inbound):
     preferred_contact: Literal["email", "sms", "phone", "letter"] | None = None
 
 
+MAX_DURATION = timedelta(days=365)
+
+
 def _iso_duration(value: Any) -> Any:
     """ISO 8601 durations only, and none in months or years, whose length varies."""
     if isinstance(value, timedelta):
         return value
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value.strip().upper().startswith("P"):
         raise ValueError("must be an ISO 8601 duration string such as PT8H or P2D")
     date_part = value.upper().split("T", 1)[0]
     if "Y" in date_part or "M" in date_part:
@@ -125,7 +137,26 @@ def _iso_duration(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(_iso_duration)]
+def _at_most_a_year(value: timedelta) -> timedelta:
+    if value > MAX_DURATION:
+        raise ValueError("must be at most a year (P365D)")
+    return value
+
+
+def iso_days(value: timedelta) -> str:
+    """A duration as ISO 8601 in days and seconds (P400DT30S), never in years: pydantic's own
+    form ("P1Y35D") is one our validator refuses, so a policy would not survive its round trip."""
+    days, seconds = value.days, value.seconds + value.microseconds / 1_000_000
+    time = f"T{seconds:g}S" if seconds else ""
+    return f"P{days}D{time}" if days or not time else f"P{time}"
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_iso_duration),
+    AfterValidator(_at_most_a_year),
+    PlainSerializer(iso_days, return_type=str, when_used="json"),
+]
 PerTier = Duration | dict[Literal["1", "2", "3"], Duration]
 
 
@@ -220,9 +251,10 @@ class SurveyResponse(Inbound):
     # The signed reference the survey message carried (README: "Who is acting"): proves the
     # answer comes from the survey's recipient; required where signed actions are.
     survey_ref: str | None = Field(default=None, min_length=1, max_length=4096)
-    csat: int | None = Field(default=None, ge=1, le=5)
-    nps: int | None = Field(default=None, ge=0, le=10)
-    ces: int | None = Field(default=None, ge=1, le=7)
+    # Strict: `true` is not a score of 1.
+    csat: int | None = Field(default=None, ge=1, le=5, strict=True)
+    nps: int | None = Field(default=None, ge=0, le=10, strict=True)
+    ces: int | None = Field(default=None, ge=1, le=7, strict=True)
     comment: str | None = Field(default=None, max_length=4000)
 
     @model_validator(mode="after")

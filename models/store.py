@@ -125,6 +125,20 @@ class AuditHead(SQLModel, table=True):
     row_hash: str = Field(max_length=64)
 
 
+class AssertionUse(SQLModel, table=True):
+    """A signed assertion (or survey reference) that an action has spent: each `jti` counts
+    once, for good, whatever happens to the workflow's history (a reset cannot replay it)."""
+
+    __tablename__ = "assertion_use"
+
+    jti: str = Field(primary_key=True, max_length=255)
+    workflow_id: str = Field(max_length=128)
+    action: str = Field(max_length=64)
+    # Which activity spent it (run id and activity id): its own retry is not a second use.
+    spent_by: str = Field(max_length=255)
+    spent_at: datetime = Field(sa_type=UtcDateTime)
+
+
 class OutboxRecord(SQLModel, table=True):
     """A message to a customer or staff member; `message_key` makes a retried send land once."""
 

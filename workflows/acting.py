@@ -1,10 +1,10 @@
 """Who is acting: every staff action, department result and survey answer is put to the
 `verify_actor` activity before the rules see it (identity/ checks the signed assertion or the
 survey reference, the roster says what the actor may do). The workflow then applies what only
-it knows: an assertion is accepted once, a decision's assertion is for the draft now under
-review, and a survey reference is for the survey now out. An action accepted without an
-assertion (signed actions not required) is documented as unverified, in the audit trail and in
-the status."""
+it knows: a decision's assertion is for the draft now under review, and a survey reference is
+for the survey now out (the activity has spent each assertion: it counts once, for good). An
+action accepted without an assertion (signed actions not required) is documented as
+unverified, in the audit trail and in the status."""
 
 from __future__ import annotations
 
@@ -54,8 +54,6 @@ async def identify(case: Case, action: str, payload: Any) -> tuple[ActorCheck, s
     if check.refusal is not None:
         return check, check.refusal
     if check.verified:
-        if check.jti in case.assertions_used:
-            return check, "assertion was already used"
         if action == SURVEY_ACTION and check.survey != case.survey_key:
             return check, "survey reference is for another survey of this inquiry"
         draft = case.draft
@@ -67,10 +65,8 @@ async def identify(case: Case, action: str, payload: Any) -> tuple[ActorCheck, s
 
 
 def accepted(case: Case, action: str, payload: Any, check: ActorCheck, now: datetime) -> None:
-    """An action passed the rules: its assertion is spent, or it is documented as unverified."""
+    """An action passed the rules: unless it was proven, it is documented as unverified."""
     if check.verified:
-        assert check.jti is not None
-        case.assertions_used.add(check.jti)
         return
     actor = actor_of(action, payload)
     case.unverified.append(UnverifiedAction(signal=action, actor=actor, at=now))

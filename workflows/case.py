@@ -73,7 +73,6 @@ class Case:
         self.reviewers: dict[str, Reviewer] = {}
         self.refused: list[RefusedSignal] = []
         self.unverified: list[UnverifiedAction] = []
-        self.assertions_used: set[str] = set()
         self.pending: list[AuditEvent] = []
         # The newest TIMELINE_KEPT events in words; the audit trail keeps them all.
         self.timeline: list[TimelineEntry] = []

@@ -16,6 +16,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
+from temporalio.api.enums.v1 import EventType
 
 import starter
 from identity.keys import DevIssuer, department_assertion
@@ -262,3 +263,43 @@ async def test_a_survey_answer_needs_the_reference_its_message_carried(
     assert answered == 0 and json.loads(out.getvalue())["accepted"] is True
     outcome = await handle.result()
     assert outcome.survey is not None and outcome.survey.csat == 5
+
+
+async def test_a_reset_history_cannot_spend_an_assertion_again(stack: Stack, signed: str) -> None:
+    payload = intake(new_id("RESET"))
+    handle = await begin(stack, signed, payload)
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+    approval = signed_payload(
+        dev_issuer(), "compliance_decision", payload["inquiry_id"],
+        {"reviewer_id": REVIEWER, "decision": "approve"}, draft_version=1,
+    )  # fmt: skip
+    assert (await update(stack, handle.id, "compliance_decision", approval))["accepted"] is True
+    events = list((await handle.fetch_history()).events)
+    accepted = next(
+        e.event_id
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    )
+    before = max(
+        e.event_id
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and e.event_id < accepted
+    )
+
+    # Anyone with access to the namespace may rewind the history to before the approval...
+    await cli(
+        stack, "workflow", "reset", "--workflow-id", handle.id, "--event-id", str(before),
+        "--reapply-exclude", "All", "--reason", "replay an approval", "--yes",
+    )  # fmt: skip
+    rewound = stack.client.get_workflow_handle(handle.id)
+    await status_when(rewound, lambda s: s.stage == "awaiting_compliance" and s.compliance == [])
+    again = await update(stack, handle.id, "compliance_decision", approval)
+
+    # ... but the approval was spent for good.
+    assert again["reason"] == "assertion was already used"
+    status = await status_when(rewound, lambda s: len(s.refused_signals) >= 1)
+    assert status.compliance == [] and status.stage == "awaiting_compliance"
+    done = signed_payload(
+        dev_issuer(), "withdraw", payload["inquiry_id"], {"by": "agent.ana", "reason": "done"}
+    )
+    assert (await update(stack, handle.id, "withdraw", done))["accepted"] is True

@@ -9,7 +9,7 @@ import pytest
 from temporalio.api.common.v1 import Payload
 
 import clients
-from models.contract import ComplianceDecision, InquiryIntake, Withdraw
+from models.contract import ComplianceDecision, InquiryIntake, SurveyResponse, Withdraw
 from tests import support
 from workflows.intake import PayloadError, decode_one
 
@@ -130,3 +130,28 @@ def test_a_payload_no_one_can_read_is_refused_by_name_not_by_its_text() -> None:
     reason = reason_for(InquiryIntake, value)
 
     assert reason == "undecodable payload (not valid JSON)"
+
+
+def test_a_policy_of_up_to_a_year_survives_its_trip_through_history() -> None:
+    # pydantic would write 365 days as "P1Y", which the intake refuses: the inquiry then could
+    # never resolve its policy and stayed in `received`.
+    payload = support.intake("INQ-8", policy={"survey_window": "P365D",
+                                              "compliance_sla": {"1": "P2DT30S"}})  # fmt: skip
+    intake = decode_one(InquiryIntake, [payload])
+    again = decode_one(InquiryIntake, [intake.model_dump(mode="json")])
+
+    assert again.policy == intake.policy
+    assert intake.model_dump(mode="json")["policy"]["survey_window"] == "P365D"
+
+
+def test_a_policy_longer_than_a_year_is_refused_at_intake() -> None:
+    payload = support.intake("INQ-9", policy={"department_sla": "P99999D"})
+
+    assert reason_for(InquiryIntake, payload) == (
+        "policy.department_sla: must be at most a year (P365D)"
+    )
+
+
+@pytest.mark.parametrize("score", [True, 2.5, "3"])
+def test_a_survey_score_must_be_a_whole_number(score: Any) -> None:
+    assert reason_for(SurveyResponse, {"csat": score}).startswith("csat:")
