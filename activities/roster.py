@@ -10,7 +10,8 @@ Errors
                       good version, see activities.config_files)
     ApplicationError  type "NoEligibleOwner", non-retryable: the chosen team has nobody left
                       once exclusions are applied (for an escalation: its escalation owner is
-                      excluded and so is every member); the message names the team
+                      excluded and so is every member); the message names the team, the
+                      details are (team id, its manager's staff id)
 """
 
 from __future__ import annotations
@@ -186,7 +187,11 @@ def choose_member(
     eligible = list(dict.fromkeys(m for m in team.members if m not in exclude))
     if not eligible:
         raise ApplicationError(
-            f"team {team.id} has no eligible member", type="NoEligibleOwner", non_retryable=True
+            f"team {team.id} has no eligible member",
+            team.id,
+            team.manager,
+            type="NoEligibleOwner",
+            non_retryable=True,
         )
     lowest = min(load.get(m, 0) for m in eligible)
     tied = [m for m in eligible if load.get(m, 0) == lowest]

@@ -53,8 +53,11 @@ async def escalate(case: Case, by: str, reason: str) -> None:
 
 
 async def notify_tier3(case: Case, contacts: EscalationContacts | None = None) -> None:
-    """Legal operations and compliance hear of every tier 3 inquiry at once."""
-    contacts = contacts or await contacts_for(case, 3)
+    """Legal operations and compliance hear of every tier 3 inquiry at once (if the roster can
+    say who they are: else that is recorded, and the inquiry goes on)."""
+    contacts = contacts or await contacts_or_none(case, 3, "tier 3 notice")
+    if contacts is None:
+        return
     for recipient in contacts.tier3_notify:
         await outbox.to_staff(case, recipient, "tier 3 inquiry: privilege, litigation or distress",
                               "escalation_notice")  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.roster import RosterActivities
@@ -22,9 +22,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.triage import TriageActivities
     from models.activities import (
         ActorCheck,
+        AssignedOwner,
         AssignOwnerInput,
         RegisterInquiryInput,
         TriageInput,
+        TriageResult,
     )
     from models.contract import SIGNAL_PAYLOADS, InquiryIntake, Stage, Urgency
     from models.policy import ResolvePolicyInput
@@ -48,6 +50,7 @@ from workflows.case import TERMINAL, Case
 from workflows.intake import PayloadError, decode_one
 from workflows.policies import SYSTEM
 from workflows.signals import RULES, actor_of
+from workflows.timekeeper import until
 
 
 @workflow.defn(name="RegulatedInquiry")
@@ -159,17 +162,9 @@ class RegulatedInquiry:
             case, TriageActivities.triage_inquiry, TriageInput(intake=case.intake), "triage"
         )
         case.triaged(triage, policy, workflow.now())
-        owner = await steps.local(
-            case,
-            RosterActivities.assign_owner,
-            AssignOwnerInput(
-                workflow_id=case.workflow_id,
-                sector=case.intake.sector,
-                categories=triage.categories,
-                tier=triage.tier,
-            ),
-            "assign owner",
-        )
+        owner = await self._first_owner(case, triage)
+        if owner is None:
+            return  # withdrawn while nobody could own it
         case.assign(owner.owner_id, owner.team, owner.reason, SYSTEM, workflow.now())
         budget = policy.resolution_sla[str(triage.tier)]  # type: ignore[index]
         # The resolution SLA runs from intake, however long the intake took to reach us, and
@@ -191,6 +186,43 @@ class RegulatedInquiry:
         if triage.tier == 3:
             await escalation.notify_tier3(case)
 
+    async def _first_owner(self, case: Case, triage: TriageResult) -> AssignedOwner | None:
+        """The roster's choice of owner. A team with nobody eligible (an empty or fully excluded
+        roster team) holds the inquiry instead of failing it: recorded once, the team's manager
+        told, and the roster asked again every LOCAL_PAUSE until an edit fixes it, or until the
+        inquiry is withdrawn."""
+        held = False
+        while True:
+            try:
+                return await steps.local(
+                    case,
+                    RosterActivities.assign_owner,
+                    AssignOwnerInput(
+                        workflow_id=case.workflow_id,
+                        sector=case.intake.sector,
+                        categories=triage.categories,
+                        tier=triage.tier,
+                    ),
+                    "assign owner",
+                )
+            except ActivityError as err:
+                cause = err.cause
+                if not isinstance(cause, ApplicationError) or cause.type != "NoEligibleOwner":
+                    raise
+                if not held:
+                    held = True
+                    team, manager = (list(cause.details) + [None, None])[:2]
+                    detail = {"team": team, "cause": cause.type}
+                    case.record(workflow.now(), SYSTEM, "assignment_held", detail)
+                    if isinstance(manager, str):
+                        what = (
+                            f"no owner: team {team} has nobody eligible; add members to the "
+                            "roster (the inquiry is assigned as soon as it can be)"
+                        )
+                        await outbox.to_staff(case, manager, what)
+            if await until(lambda: case.withdrawn, policies.LOCAL_PAUSE, "assign owner: retry"):
+                return None
+
     async def _communicate(self, case: Case) -> None:
         draft = case.draft
         assert draft is not None
@@ -199,6 +231,11 @@ class RegulatedInquiry:
         case.resolution_ref = await outbox.to_customer(
             case, "resolution", f"resolution:v{draft.version}", subject, draft.text
         )
+        if case.resolution_ref is None:
+            # Refused by the channel: the owner was told to reach the customer another way, and
+            # the resolution clock runs on until the inquiry closes, escalating if it must.
+            case.record(workflow.now(), SYSTEM, "resolution_undelivered", {})
+            return
         case.record(
             workflow.now(), SYSTEM, "resolution_communicated", {"message_key": case.resolution_ref}
         )

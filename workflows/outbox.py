@@ -2,6 +2,11 @@
 
 Each carries a message key made from the workflow's identity, so a retried send or a replayed
 workflow never delivers twice; each send is documented in the audit trail.
+
+Failure policy: a send that keeps failing for a retryable reason is held and sent again until it
+goes (`delivery_held`); one the channel refuses for good (a non-retryable error, e.g. an address
+that does not exist) is recorded as `delivery_failed`, the owner is told (for a customer's
+message: reach the customer another way), and the inquiry goes on: a message never fails it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from workflows.case import Case
 from workflows.policies import SYSTEM
 
 
-async def to_customer(case: Case, kind: MessageKind, key: str, subject: str, body: str) -> str:
+async def to_customer(
+    case: Case, kind: MessageKind, key: str, subject: str, body: str
+) -> str | None:
     channel, address = messages.customer_address(case.intake.customer, case.intake.channel.value)
     message = OutboxMessage(
         message_key=f"{case.workflow_id}:{case.run_key}:{key}",
@@ -37,7 +44,7 @@ async def to_customer(case: Case, kind: MessageKind, key: str, subject: str, bod
 
 async def to_owner(
     case: Case, what: str, kind: MessageKind = "owner_notice", retry: RetryPolicy | None = None
-) -> str:
+) -> str | None:
     return await to_staff(case, case.owner or "unassigned", what, kind, retry)
 
 
@@ -47,7 +54,7 @@ async def to_staff(
     what: str,
     kind: MessageKind = "owner_notice",
     retry: RetryPolicy | None = None,
-) -> str:
+) -> str | None:
     subject, body = messages.owner_notice(case.intake.inquiry_id, what)
     # Counted, not keyed on `case.seq`: two notices may be sent with no event recorded between
     # them (two departments failing at once), and the outbox keeps one message per key.
@@ -67,11 +74,12 @@ async def to_staff(
     return await send(case, message, retry)
 
 
-async def send(case: Case, message: OutboxMessage, retry: RetryPolicy | None = None) -> str:
-    """Send `message` once. With the default retry, a send that keeps failing for a retryable
-    reason is held: recorded, the owner told once (a customer's message), and sent again after
-    DELIVERY_PAUSE until it goes. A refusal (non-retryable), or any failure with `retry` given,
-    raises ActivityError for the caller to handle."""
+async def send(case: Case, message: OutboxMessage, retry: RetryPolicy | None = None) -> str | None:
+    """Send `message` once; its key, or None if the channel refused it for good. With the
+    default retry, a send that keeps failing for a retryable reason is held: recorded, the owner
+    told once (a customer's message), and sent again after DELIVERY_PAUSE until it goes; a
+    refusal is recorded and the owner told. With `retry` given, any failure raises
+    ActivityError for the caller to handle."""
     summary = f"send {message.kind.replace('_', ' ')}"
 
     async def call() -> MessageReceipt:
@@ -86,12 +94,16 @@ async def send(case: Case, message: OutboxMessage, retry: RetryPolicy | None = N
     if retry is not None:
         receipt = await call()  # the caller's own bound; it handles the failure
     else:
-        receipt = await steps.persist(
-            call,
-            pause=policies.DELIVERY_PAUSE,
-            summary=summary,
-            on_held=lambda cause: _held(case, message, cause),
-        )
+        try:
+            receipt = await steps.persist(
+                call,
+                pause=policies.DELIVERY_PAUSE,
+                summary=summary,
+                on_held=lambda cause: _held(case, message, cause),
+            )
+        except ActivityError as err:
+            await _refused(case, message, steps.cause_of(err))
+            return None
     case.record(
         workflow.now(),
         SYSTEM,
@@ -99,6 +111,23 @@ async def send(case: Case, message: OutboxMessage, retry: RetryPolicy | None = N
         {"kind": message.kind, "audience": message.audience, "message_key": receipt.message_key},
     )
     return receipt.message_key
+
+
+async def _refused(case: Case, message: OutboxMessage, cause: str) -> None:
+    detail = {
+        "kind": message.kind,
+        "audience": message.audience,
+        "message_key": message.message_key,
+        "cause": cause,
+    }
+    case.record(workflow.now(), SYSTEM, "delivery_failed", detail)
+    if message.audience != "customer":
+        return  # a staff inbox refused it: the audit trail and operators' alerts carry it
+    what = (
+        f"the {message.kind.replace('_', ' ')} to the customer was refused by the channel "
+        f"({cause}); please reach the customer another way"
+    )
+    await _tell_owner(case, what)
 
 
 async def _held(case: Case, message: OutboxMessage, cause: str) -> None:
@@ -116,7 +145,11 @@ async def _held(case: Case, message: OutboxMessage, cause: str) -> None:
         f"it is sent again every {policies.DELIVERY_PAUSE.seconds // 60} minutes until the "
         "channel takes it"
     )
+    await _tell_owner(case, what)
+
+
+async def _tell_owner(case: Case, what: str) -> None:
     try:
         await to_owner(case, what, retry=policies.NOTICE_RETRY)
     except ActivityError:
-        pass  # recorded above; the owner's inbox is down too
+        pass  # recorded by the caller; the owner's inbox is down too

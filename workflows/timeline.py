@@ -105,6 +105,15 @@ _PHRASES: dict[str, Phrase] = {
     "action_unverified": lambda d: f"{d.get('signal')} accepted unverified: no signed assertion",
     "message_sent": lambda d: f"{str(d.get('kind')).replace('_', ' ')} sent to {d.get('audience')}",
     "resolution_communicated": lambda d: f"resolution communicated ({d.get('message_key')})",
+    "resolution_undelivered": lambda d: "resolution not delivered: the channel refused it",
+    "delivery_failed": lambda d: (
+        f"{str(d.get('kind')).replace('_', ' ')} to {d.get('audience')} refused by the channel "
+        f"({d.get('cause')})"
+    ),
+    "assignment_held": lambda d: (
+        f"no owner yet: team {d.get('team')} has nobody eligible; its manager is told and "
+        "the roster is asked again"
+    ),
     "release_by_policy_declined": lambda d: (
         f"draft v{d.get('draft_version')} held for a reviewer: " + "; ".join(d.get("reasons") or [])
     ),

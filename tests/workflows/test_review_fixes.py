@@ -111,11 +111,13 @@ async def test_refused_staff_notice_does_not_stop_the_breach_or_the_escalation(
     await world.sleep_until(env, received + H + MINUTE)
     [breach] = await world.actions_done("sla_breached", 1)
     [escalated] = await world.actions_done("escalated", 1)
-    failed = await world.actions_done("request_failed", 3)
+    failed = await world.actions_done("delivery_failed", 3)
 
     assert breach.detail == {"clock": "resolution"}
     assert escalated.detail["reason"] == "resolution SLA breached"
-    assert [e.detail for e in failed] == [{"request": "warn", "cause": "DeliveryRefused"}] * 3
+    assert [(e.detail["kind"], e.detail["cause"]) for e in failed] == [
+        ("sla_warning", "DeliveryRefused")
+    ] * 3
     assert world.sent("sla_warning") == []
     assert (await drive.status(handle)).sla_breaches == ["resolution"]
 

@@ -206,7 +206,11 @@ class World:
     store_refuses: bool = False  # set: record_events fails every attempt
     refused_writes: int = 0
     roster_down: bool = False  # set: assign_owner fails every attempt (an unreadable roster)
+    team_empty: bool = False  # set: assign_owner finds nobody eligible in the team (a roster edit)
     customer_channel_down: bool = False  # set: every message to the customer fails to deliver
+    # message kinds the customer's channel refuses for good (a non-retryable error)
+    customer_refuses: set[str] = field(default_factory=set)
+    staff_refused: set[str] = field(default_factory=set)  # staff inboxes that refuse for good
     refused_deliveries: int = 0
     # set to n: each owner notice is held until n have been asked for, so they overlap
     owner_notices_together: int = 0
@@ -353,6 +357,11 @@ class World:
             world.calls.append("assign_owner")
             if world.roster_down:
                 raise ApplicationError("roster unreadable", type="ConfigUnavailable")
+            if world.team_empty:
+                raise ApplicationError(
+                    "team care has no eligible member", "care", MANAGER,
+                    type="NoEligibleOwner", non_retryable=True,
+                )  # fmt: skip
             return world.owner
 
         @activity.defn(name="find_owner")
@@ -423,6 +432,15 @@ class World:
                 world.refused_deliveries += 1
                 raise ApplicationError(
                     f"relay said 550 for {message.recipient}", type="DeliveryFailed"
+                )
+            refused = (
+                message.kind in world.customer_refuses
+                if message.audience == "customer"
+                else message.recipient in world.staff_refused
+            )
+            if refused:
+                raise ApplicationError(
+                    "the channel refused the address", type="AddressRejected", non_retryable=True
                 )
             world.sent_at[message.message_key] = activity.info().current_attempt_scheduled_time
             world.messages.append(message)
