@@ -52,6 +52,8 @@ from workflows.policies import SYSTEM
 from workflows.signals import RULES, actor_of
 from workflows.timekeeper import until
 
+CANCEL_REFUSED = "a cancellation does not end an inquiry: send the withdraw action"
+
 
 @workflow.defn(name="RegulatedInquiry")
 class RegulatedInquiry:
@@ -84,6 +86,18 @@ class RegulatedInquiry:
                 self._refusal or "invalid intake", type="InvalidIntake", non_retryable=True
             )
         case = self._case
+        # A Temporal cancellation is not how an inquiry ends (withdraw is: a signed action):
+        # the lifecycle runs shielded from it, and each request is refused and documented.
+        lifecycle = asyncio.create_task(self._live(case))
+        while True:
+            try:
+                return await asyncio.shield(lifecycle)
+            except asyncio.CancelledError:
+                if lifecycle.done():
+                    raise
+                case.refuse("cancel", CANCEL_REFUSED, workflow.now(), "temporal")
+
+    async def _live(self, case: Case) -> InquiryOutcome:
         await self._register(case)
         documenting = asyncio.create_task(documentation.document(case, lambda: self._drained))
         case.record(

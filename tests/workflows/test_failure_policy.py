@@ -78,3 +78,21 @@ async def test_a_tier_3_notice_nobody_can_receive_is_recorded_and_the_inquiry_go
     refused = await world.actions_done("delivery_failed", len(TIER3_NOTIFY))
     assert {e.detail["audience"] for e in refused} == {"staff"}
     assert len(world.sent("acknowledgement")) == 1
+
+
+async def test_a_temporal_cancellation_is_refused_and_documented(world: World) -> None:
+    handle = await world.start(support.intake())
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+
+    await handle.cancel()
+    refused = await drive.refusals(handle, 1)
+    [documented] = await world.actions_done("signal_refused", 1)
+
+    assert (refused.refused_signals[0].signal, refused.stage) == (
+        "cancel",
+        Stage.AWAITING_COMPLIANCE,
+    )
+    assert "send the withdraw action" in refused.refused_signals[0].reason
+    assert documented.actor == "temporal"
+    await handle.signal("compliance_decision", {"reviewer_id": REVIEWER, "decision": "approve"})
+    assert (await drive.outcome(handle)).stage == Stage.CLOSED
