@@ -105,6 +105,7 @@ async def running_worker(
             workflows=list(WORKFLOWS),
             activities=activities_for(settings, engine, http, delivery or LoggingDelivery()),
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+            max_cached_workflows=settings.max_cached_workflows,
         )
         async with (
             worker,

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
         default=timedelta(seconds=10), alias="DEPARTMENT_HTTP_TIMEOUT"
     )
 
+    # Workflows the worker keeps in memory between tasks (the SDK's sticky cache). 0 replays every
+    # task from history: the test suite's forced-replay pass; fewer bounds the worker's memory.
+    max_cached_workflows: int = Field(default=1000, ge=0, alias="INQUIRY_MAX_CACHED_WORKFLOWS")
+
     # Prometheus metrics of the worker (the SDK's and the inquiries'); 0 switches them off.
     metrics_host: str = Field(default="127.0.0.1", alias="METRICS_HOST")
     metrics_port: int = Field(default=9464, ge=0, le=65535, alias="METRICS_PORT")

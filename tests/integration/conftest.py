@@ -153,6 +153,8 @@ def stack_settings(data: Path, **env: str) -> Settings:
             "INQUIRY_CODEC_TOKENS_FILE": str(data / "codec-tokens.json"),
             "INQUIRY_TASK_QUEUE": "regulated-inquiries",
             **{name: os.environ[name] for name in IDENTITY_ISSUER_VARS},
+            # scripts/test's forced-replay pass sets it to 0
+            **{k: v for k, v in os.environ.items() if k == "INQUIRY_MAX_CACHED_WORKFLOWS"},
             **env,
         }
     )
