@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         TriageResult,
     )
     from models.contract import SIGNAL_PAYLOADS, InquiryIntake, Stage, Urgency
-    from models.policy import ResolvePolicyInput
+    from models.policy import ResolvedPolicy, ResolvePolicyInput
     from models.status import ActionVerdict, InquiryOutcome, InquiryStatus
 
 from workflows import (
@@ -166,15 +166,7 @@ class RegulatedInquiry:
             )
 
     async def _triage_and_assign(self, case: Case) -> None:
-        policy = await steps.local(
-            case,
-            TriageActivities.resolve_policy,
-            ResolvePolicyInput(overrides=case.intake.policy, starts_at=case.intake.received_at),
-            "resolve timer policy",
-        )
-        triage = await steps.local(
-            case, TriageActivities.triage_inquiry, TriageInput(intake=case.intake), "triage"
-        )
+        policy, triage = await self._policy_and_triage(case)
         case.triaged(triage, policy, workflow.now())
         owner = await self._first_owner(case, triage)
         if owner is None:
@@ -199,6 +191,18 @@ class RegulatedInquiry:
         await outbox.to_customer(case, "acknowledgement", "ack", subject, body)
         if triage.tier == 3:
             await escalation.notify_tier3(case)
+
+    async def _policy_and_triage(self, case: Case) -> tuple[ResolvedPolicy, TriageResult]:
+        policy = await steps.local(
+            case,
+            TriageActivities.resolve_policy,
+            ResolvePolicyInput(overrides=case.intake.policy, starts_at=case.intake.received_at),
+            "resolve timer policy",
+        )
+        triage = await steps.local(
+            case, TriageActivities.triage_inquiry, TriageInput(intake=case.intake), "triage"
+        )
+        return policy, triage
 
     async def _first_owner(self, case: Case, triage: TriageResult) -> AssignedOwner | None:
         """The roster's choice of owner. A team with nobody eligible (an empty or fully excluded

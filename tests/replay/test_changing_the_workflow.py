@@ -1,0 +1,89 @@
+"""Changing RegulatedInquiry while runs are open, worked through on one change: triage before the
+timer policy, instead of after it (README: "Changing a workflow while runs are open").
+
+- Made plainly, the change breaks every recorded history: a run open in production would fail
+  its next workflow task after the deploy. The replay gate catches it.
+- Made behind `workflow.patched`, old histories replay on the old path and new runs take the new
+  one, so the same change can be deployed while runs are open.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from temporalio import workflow
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+from temporalio.workflow import NondeterminismError
+
+from activities.triage import TriageActivities
+from models.activities import TriageInput, TriageResult
+from models.policy import ResolvedPolicy, ResolvePolicyInput
+from tests.replay.test_replay import RECORDED, load
+from workflows import steps
+from workflows.case import Case
+from workflows.inquiry import RegulatedInquiry
+
+PATCH = "triage-before-policy"
+
+
+async def triage_first(case: Case) -> tuple[ResolvedPolicy, TriageResult]:
+    triage = await steps.local(
+        case, TriageActivities.triage_inquiry, TriageInput(intake=case.intake), "triage"
+    )
+    policy = await steps.local(
+        case,
+        TriageActivities.resolve_policy,
+        ResolvePolicyInput(overrides=case.intake.policy, starts_at=case.intake.received_at),
+        "resolve timer policy",
+    )
+    return policy, triage
+
+
+@workflow.defn(name="RegulatedInquiry")
+class Reordered(RegulatedInquiry):
+    """The change made plainly: two activities swapped."""
+
+    @workflow.run
+    async def run(self, *args: Any) -> Any:
+        return await super().run(*args)
+
+    async def _policy_and_triage(self, case: Case) -> tuple[ResolvedPolicy, TriageResult]:
+        return await triage_first(case)
+
+
+@workflow.defn(name="RegulatedInquiry")
+class Patched(RegulatedInquiry):
+    """The same change behind a patch: step 1 of the procedure."""
+
+    @workflow.run
+    async def run(self, *args: Any) -> Any:
+        return await super().run(*args)
+
+    async def _policy_and_triage(self, case: Case) -> tuple[ResolvedPolicy, TriageResult]:
+        if workflow.patched(PATCH):
+            return await triage_first(case)
+        return await super()._policy_and_triage(case)
+
+
+async def replay_with(workflow_class: type, history: Any) -> None:
+    # Unsandboxed: these variants live in a test module, which the sandbox would re-import; the
+    # production replay gate (test_replay.py) runs in the sandbox.
+    replayer = Replayer(
+        workflows=[workflow_class],
+        data_converter=pydantic_data_converter,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    await replayer.replay_workflow(history)
+
+
+@pytest.mark.parametrize("path", RECORDED[:3], ids=[p.stem for p in RECORDED[:3]])
+async def test_reordering_two_activities_fails_the_replay_gate(path: Any) -> None:
+    with pytest.raises(NondeterminismError):
+        await replay_with(Reordered, load(path))
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
+async def test_the_same_change_behind_a_patch_replays_every_recorded_history(path: Any) -> None:
+    await replay_with(Patched, load(path))
