@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,20 +140,13 @@ class CaseDesk:
             "summary": summaries.summary(department, settings.final_status, ref),
         }
         secret = settings.token.get_secret_value() if settings.token else None
-        self._schedule(workflow_id, payload, settings.result_delay_s, inquiry_id, secret)
+        self._schedule(
+            self._signal_later(workflow_id, payload, settings.result_delay_s, inquiry_id, secret)
+        )
         return Reply(201, {"case_ref": ref, "status": "accepted"})
 
-    def _schedule(
-        self,
-        workflow_id: str,
-        payload: dict[str, Any],
-        delay_s: float,
-        inquiry_id: str,
-        secret: str | None,
-    ) -> None:
-        task = asyncio.create_task(
-            self._signal_later(workflow_id, payload, delay_s, inquiry_id, secret)
-        )
+    def _schedule(self, signalling: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(signalling)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

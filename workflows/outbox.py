@@ -113,14 +113,18 @@ async def send(case: Case, message: OutboxMessage, retry: RetryPolicy | None = N
     return receipt.message_key
 
 
-async def _refused(case: Case, message: OutboxMessage, cause: str) -> None:
-    detail = {
+def _failure(message: OutboxMessage, cause: str) -> dict[str, str]:
+    """What the audit trail says of a send that failed: never the recipient or the text."""
+    return {
         "kind": message.kind,
         "audience": message.audience,
         "message_key": message.message_key,
         "cause": cause,
     }
-    case.record(workflow.now(), SYSTEM, "delivery_failed", detail)
+
+
+async def _refused(case: Case, message: OutboxMessage, cause: str) -> None:
+    case.record(workflow.now(), SYSTEM, "delivery_failed", _failure(message, cause))
     if message.audience != "customer":
         return  # a staff inbox refused it: the audit trail and operators' alerts carry it
     what = (
@@ -131,13 +135,7 @@ async def _refused(case: Case, message: OutboxMessage, cause: str) -> None:
 
 
 async def _held(case: Case, message: OutboxMessage, cause: str) -> None:
-    detail = {
-        "kind": message.kind,
-        "audience": message.audience,
-        "message_key": message.message_key,
-        "cause": cause,
-    }
-    case.record(workflow.now(), SYSTEM, "delivery_held", detail)
+    case.record(workflow.now(), SYSTEM, "delivery_held", _failure(message, cause))
     if message.audience != "customer":
         return  # a staff message: telling the owner would go the same way
     what = (
