@@ -1,6 +1,10 @@
-"""Faults on the real dev server with a file database and the simulator: the worker process is
-killed (SIGKILL) at random points, ten times, while inquiries run. Afterwards every inquiry has
-completed, each department saw one case per inquiry, and each audit row exists once."""
+"""Faults on the real dev server with a file database and the simulator: the worker process
+killed (SIGKILL) at random points, ten times; the server restarted mid-flight; two workers on
+one queue and one stopping. Afterwards every inquiry has completed, each department saw one case
+per inquiry, and each audit row exists once.
+
+Each test has a store of its own (SQLite in its folder, its own keys): a killed worker process
+must not share a database file with the rest of the session."""
 
 from __future__ import annotations
 
@@ -16,14 +20,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.store import list_outbox
+import clients
+from activities.store import list_audit, list_outbox
 from audit.verify import verify_store
 from tests.integration.conftest import Stack
-from tests.integration.helpers import REVIEWER, audit, status_when
-from tests.support import binary, intake, new_id
+from tests.integration.helpers import REVIEWER, status_when
+from tests.support import binary, data_keys, intake, master_key_file, new_id
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 10
@@ -31,8 +39,35 @@ INQUIRIES = 6
 ONCE_PER_INQUIRY = ("inquiry_received", "owner_assigned", "resolution_communicated")
 
 
-def worker_env(stack: Stack, queue: str, folder: Path) -> dict[str, str]:
-    settings = stack.settings
+class Store:
+    """A test's own store and keys in `folder`, with a client that reads its payloads."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.keys = data_keys(folder)
+        self.converter = clients.data_converter(self.keys)
+
+    @property
+    def engine(self) -> Engine:
+        return self.keys.engine
+
+    def actions(self, inquiry_id: str) -> collections.Counter[str]:
+        with Session(self.engine) as session:
+            return collections.Counter(
+                r.action for r in list_audit(session=session, inquiry_id=inquiry_id)
+            )
+
+    async def client(self, address: str) -> Client:
+        return await Client.connect(address, data_converter=self.converter)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path)
+
+
+def worker_env(stack: Stack, queue: str, store: Store) -> dict[str, str]:
+    folder = store.folder
     return (
         os.environ
         | stack.simulator.department_env()
@@ -40,9 +75,9 @@ def worker_env(stack: Stack, queue: str, folder: Path) -> dict[str, str]:
             "TEMPORAL_ADDRESS": stack.address,
             "TEMPORAL_NAMESPACE": "default",
             "INQUIRY_TASK_QUEUE": queue,
-            "DATABASE_URL": settings.database_url,
-            "INQUIRY_MASTER_KEYS_FILE": str(settings.master_keys_file),
-            "POLICY_PATH": str(settings.policy_path),
+            "DATABASE_URL": f"sqlite:///{folder / 'inquiries.db'}",
+            "INQUIRY_MASTER_KEYS_FILE": str(master_key_file(folder)),
+            "POLICY_PATH": str(stack.settings.policy_path),
             "METRICS_PORT": "0",
             "INQUIRY_AUDIT_SIGNING_KEY_FILE": str(folder / "audit-key.pem"),
             "INQUIRY_AUDIT_CHECKPOINT_DIR": str(folder / "checkpoints"),
@@ -78,18 +113,34 @@ async def approve_when_ready(handle: Any) -> None:
     await handle.signal("compliance_decision", {"reviewer_id": REVIEWER, "decision": "approve"})
 
 
-async def test_the_worker_killed_ten_times_loses_and_duplicates_nothing(
-    stack: Stack, tmp_path: Path
-) -> None:
-    queue = new_id("faults")
-    env, log = worker_env(stack, queue, tmp_path), tmp_path / "worker.log"
-    payloads = [intake(new_id("FAULT")) for _ in range(INQUIRIES)]
-    handles = [
-        await stack.client.start_workflow(
+async def start_all(client: Client, queue: str, payloads: list[dict[str, Any]]) -> list[Any]:
+    return [
+        await client.start_workflow(
             "RegulatedInquiry", p, id=f"inquiry-{p['inquiry_id']}", task_queue=queue
         )
         for p in payloads
     ]
+
+
+def once_each(store: Store, payloads: list[dict[str, Any]]) -> None:
+    """Each once-only event documented once, each chain verifying, one resolution sent."""
+    for payload in payloads:
+        inquiry_id = payload["inquiry_id"]
+        actions = store.actions(inquiry_id)
+        assert all(actions[a] == 1 for a in ONCE_PER_INQUIRY), (inquiry_id, actions)
+        assert verify_store(store.engine, inquiry_id=inquiry_id).ok
+        with Session(store.engine) as session:
+            sent = [m.kind for m in list_outbox(session=session, inquiry_id=inquiry_id)]
+        assert sent.count("resolution") == 1 and sent.count("acknowledgement") == 1
+
+
+async def test_the_worker_killed_ten_times_loses_and_duplicates_nothing(
+    stack: Stack, store: Store
+) -> None:
+    queue = new_id("faults")
+    env, log = worker_env(stack, queue, store), store.folder / "worker.log"
+    payloads = [intake(new_id("FAULT")) for _ in range(INQUIRIES)]
+    handles = await start_all(await store.client(stack.address), queue, payloads)
     reviewers = [asyncio.create_task(approve_when_ready(h)) for h in handles]
     chance = random.Random(20261201)
 
@@ -111,30 +162,19 @@ async def test_the_worker_killed_ten_times_loses_and_duplicates_nothing(
             cases[(inquiry, request["department"])].add(request["case_ref"])
     assert len(cases) == 3 * INQUIRIES  # billing, clinical and legal for each
     assert all(len(refs) == 1 for refs in cases.values()), cases
-    for inquiry_id in ids:
-        actions = collections.Counter(row.action for row in audit(stack, inquiry_id))
-        assert all(actions[a] == 1 for a in ONCE_PER_INQUIRY), (inquiry_id, actions)
-        assert verify_store(stack.engine, inquiry_id=inquiry_id).ok
-        with Session(stack.engine) as session:
-            sent = [m.kind for m in list_outbox(session=session, inquiry_id=inquiry_id)]
-        assert sent.count("resolution") == 1 and sent.count("acknowledgement") == 1
+    once_each(store, payloads)
 
 
 async def test_two_workers_share_the_queue_and_one_stopping_loses_nothing(
-    stack: Stack, tmp_path: Path
+    stack: Stack, store: Store
 ) -> None:
     queue = new_id("pair")
-    env = worker_env(stack, queue, tmp_path)
+    env = worker_env(stack, queue, store)
     payloads = [intake(new_id("PAIR")) for _ in range(INQUIRIES)]
 
-    async with worker_process(env, tmp_path / "staying.log"):
-        async with worker_process(env, tmp_path / "leaving.log") as leaving:
-            handles = [
-                await stack.client.start_workflow(
-                    "RegulatedInquiry", p, id=f"inquiry-{p['inquiry_id']}", task_queue=queue
-                )
-                for p in payloads
-            ]
+    async with worker_process(env, store.folder / "staying.log"):
+        async with worker_process(env, store.folder / "leaving.log") as leaving:
+            handles = await start_all(await store.client(stack.address), queue, payloads)
             reviewers = [asyncio.create_task(approve_when_ready(h)) for h in handles]
             await asyncio.sleep(1.0)
             leaving.send_signal(signal.SIGTERM)  # a deploy: it finishes what it runs, then goes
@@ -145,36 +185,30 @@ async def test_two_workers_share_the_queue_and_one_stopping_loses_nothing(
             outcomes = [await h.result() for h in handles]
 
     assert [o["stage"] for o in outcomes] == ["closed"] * INQUIRIES
-    assert "worker stopped" in (tmp_path / "leaving.log").read_text()
-    for payload in payloads:
-        actions = collections.Counter(row.action for row in audit(stack, payload["inquiry_id"]))
-        assert all(actions[a] == 1 for a in ONCE_PER_INQUIRY), actions
+    assert "worker stopped" in (store.folder / "leaving.log").read_text()
+    once_each(store, payloads)
 
 
 async def test_the_dev_server_stopped_and_restarted_mid_flight_loses_nothing(
-    stack: Stack, tmp_path: Path
+    stack: Stack, store: Store
 ) -> None:
-    # A server of its own on a file database, restarted on the same port; the session's store
-    # and keys (its client's converter), so the worker process and this test read alike.
+    # A server of its own on a file database, restarted on the same port.
     port = free_port()
     options: dict[str, Any] = {
-        "data_converter": stack.client.data_converter,
+        "data_converter": store.converter,
         "dev_server_existing_path": binary("temporal"),
         "dev_server_log_level": "error",
         "port": port,
-        "dev_server_extra_args": ["--db-filename", str(tmp_path / "temporal.db")],
+        "dev_server_extra_args": ["--db-filename", str(store.folder / "temporal.db")],
     }
     queue = new_id("restart")
-    env = worker_env(stack, queue, tmp_path) | {"TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}
+    env = worker_env(stack, queue, store) | {"TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}
     payloads = [intake(new_id("RESTART")) for _ in range(INQUIRIES)]
 
     server = await WorkflowEnvironment.start_local(**options)
     try:
-        async with worker_process(env, tmp_path / "worker.log"):
-            for p in payloads:
-                await server.client.start_workflow(
-                    "RegulatedInquiry", p, id=f"inquiry-{p['inquiry_id']}", task_queue=queue
-                )
+        async with worker_process(env, store.folder / "worker.log"):
+            await start_all(server.client, queue, payloads)
             await asyncio.sleep(0.5)  # mid-flight: triage, routing, drafting under way
             await server.shutdown()
             await asyncio.sleep(2.0)
@@ -189,9 +223,7 @@ async def test_the_dev_server_stopped_and_restarted_mid_flight_loses_nothing(
         await server.shutdown()
 
     assert [o["stage"] for o in outcomes] == ["closed"] * INQUIRIES
-    for payload in payloads:
-        actions = collections.Counter(row.action for row in audit(stack, payload["inquiry_id"]))
-        assert all(actions[a] == 1 for a in ONCE_PER_INQUIRY), actions
+    once_each(store, payloads)
 
 
 def free_port() -> int:
