@@ -31,7 +31,8 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.db import make_engine, migrate
+from activities.db import make_engine
+from activities.migrations import migrate
 from encryption import DataKeys, EncryptionCodec, FailureConverter
 from models.settings import Settings
 from workflows.intake import UNDECODABLE, describe

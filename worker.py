@@ -23,10 +23,11 @@ from temporalio.worker import Worker
 
 import clients
 from activities.config_files import ConfigError
-from activities.db import make_engine, migrate
+from activities.db import make_engine
 from activities.departments import DepartmentActivities
 from activities.identity import IdentityActivities, survey_secrets
 from activities.messaging import DeliveryAdapter, LoggingDelivery, MessagingActivities
+from activities.migrations import migrate
 from activities.roster import RosterActivities
 from activities.store import OwnerLoad, StoreActivities
 from activities.surveys import SurveyActivities

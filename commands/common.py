@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import WorkflowExecutionStatus
 
-from activities.db import make_engine, migrate
+from activities.db import make_engine
+from activities.migrations import migrate
 from models.settings import Settings
 from workflows.intake import describe
 

@@ -17,7 +17,8 @@ import json
 import sys
 from pathlib import Path
 
-from activities.db import make_engine, migrate
+from activities.db import make_engine
+from activities.migrations import migrate
 from encryption.access import add_token
 from encryption.data_keys import DataKeys
 from encryption.master import KeyConfigError, new_key, new_key_id, write_key_file

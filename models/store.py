@@ -5,7 +5,8 @@ These SQLModel tables are touched only inside activities and entry points, never
 (the workflow sandbox and replay know nothing of a database). The wire shapes that travel through
 history live in `models.activities`; the activities map between the two.
 
-Schema changes go through `activities.db.migrate`, never through `create_all` on these models.
+Schema changes go through `activities.migrations.migrate`, never through `create_all` on these
+models.
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ import httpx  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
 import clients  # noqa: E402
-from activities.db import make_engine, migrate  # noqa: E402
+from activities.db import make_engine  # noqa: E402
+from activities.migrations import migrate  # noqa: E402
 from activities.roster import load_roster  # noqa: E402
 from encryption import DataKeys, load_master_keys  # noqa: E402
 from encryption.access import add_token  # noqa: E402

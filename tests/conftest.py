@@ -14,7 +14,8 @@ from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from activities.db import make_engine, migrate
+from activities.db import make_engine
+from activities.migrations import migrate
 
 # --- the store: one fixture, both databases ---------------------------------------------------
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from activities.db import make_engine, migrate
+from activities.db import make_engine
+from activities.migrations import migrate
 from activities.roster import RosterActivities
 from encryption import DataKeys
 from encryption.master import load_master_keys, new_key, write_key_file

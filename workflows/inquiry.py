@@ -14,16 +14,13 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.roster import RosterActivities
     from activities.store import StoreActivities
     from activities.triage import TriageActivities
     from models.activities import (
         ActorCheck,
-        AssignedOwner,
-        AssignOwnerInput,
         RegisterInquiryInput,
         TriageInput,
         TriageResult,
@@ -40,6 +37,7 @@ from workflows import (
     follow_up,
     messages,
     outbox,
+    ownership,
     policies,
     routing,
     steps,
@@ -50,7 +48,6 @@ from workflows.case import TERMINAL, Case
 from workflows.intake import PayloadError, decode_one
 from workflows.policies import SYSTEM
 from workflows.signals import RULES, actor_of
-from workflows.timekeeper import until
 
 CANCEL_REFUSED = "a cancellation does not end an inquiry: send the withdraw action"
 
@@ -168,7 +165,7 @@ class RegulatedInquiry:
     async def _triage_and_assign(self, case: Case) -> None:
         policy, triage = await self._policy_and_triage(case)
         case.triaged(triage, policy, workflow.now())
-        owner = await self._first_owner(case, triage)
+        owner = await ownership.first_owner(case, triage)
         if owner is None:
             return  # withdrawn while nobody could own it
         case.assign(owner.owner_id, owner.team, owner.reason, SYSTEM, workflow.now())
@@ -203,43 +200,6 @@ class RegulatedInquiry:
             case, TriageActivities.triage_inquiry, TriageInput(intake=case.intake), "triage"
         )
         return policy, triage
-
-    async def _first_owner(self, case: Case, triage: TriageResult) -> AssignedOwner | None:
-        """The roster's choice of owner. A team with nobody eligible (an empty or fully excluded
-        roster team) holds the inquiry instead of failing it: recorded once, the team's manager
-        told, and the roster asked again every LOCAL_PAUSE until an edit fixes it, or until the
-        inquiry is withdrawn."""
-        held = False
-        while True:
-            try:
-                return await steps.local(
-                    case,
-                    RosterActivities.assign_owner,
-                    AssignOwnerInput(
-                        workflow_id=case.workflow_id,
-                        sector=case.intake.sector,
-                        categories=triage.categories,
-                        tier=triage.tier,
-                    ),
-                    "assign owner",
-                )
-            except ActivityError as err:
-                cause = err.cause
-                if not isinstance(cause, ApplicationError) or cause.type != "NoEligibleOwner":
-                    raise
-                if not held:
-                    held = True
-                    team, manager = (list(cause.details) + [None, None])[:2]
-                    detail = {"team": team, "cause": cause.type}
-                    case.record(workflow.now(), SYSTEM, "assignment_held", detail)
-                    if isinstance(manager, str):
-                        what = (
-                            f"no owner: team {team} has nobody eligible; add members to the "
-                            "roster (the inquiry is assigned as soon as it can be)"
-                        )
-                        await outbox.to_staff(case, manager, what)
-            if await until(lambda: case.withdrawn, policies.LOCAL_PAUSE, "assign owner: retry"):
-                return None
 
     async def _communicate(self, case: Case) -> None:
         draft = case.draft

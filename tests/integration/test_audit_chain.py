@@ -41,8 +41,9 @@ from sqlmodel import Session
 from temporalio.testing import ActivityEnvironment
 
 import starter
-from activities import db
-from activities.db import make_engine, migrate
+from activities import migrations as db
+from activities.db import make_engine
+from activities.migrations import migrate
 from activities.store import StoreActivities, list_audit, record_events
 from audit.chain import (
     AUDIT_EVENT,

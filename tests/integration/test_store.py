@@ -13,7 +13,8 @@ from sqlmodel import Session, SQLModel, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.db import MIGRATIONS, make_engine, migrate
+from activities.db import make_engine
+from activities.migrations import MIGRATIONS, migrate
 from activities.store import (
     OwnerLoad,
     StoreActivities,

@@ -17,9 +17,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
 import starter
-from activities import db
-from activities.db import make_engine, migrate
+from activities import migrations as db
+from activities.db import make_engine
 from activities.messaging import enqueue_message
+from activities.migrations import migrate
 from activities.store import apply_snapshot, find_inquiry, list_audit, register_inquiry
 from activities.surveys import (
     InquiryStillOpen,
