@@ -74,7 +74,7 @@ def activities_for(
         roster.find_owner,
         roster.load_reviewers,
         roster.escalation_contacts,
-        identity.verify_actor,
+        identity.verify_actors,
         identity.sign_survey_ref,
         departments.route_to_department,
         messaging.send_message,

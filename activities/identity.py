@@ -1,4 +1,4 @@
-"""Who is acting: `verify_actor` says who sends an action, proven or not, and what the roster
+"""Who is acting: `verify_actors` says who sends an action, proven or not, and what the roster
 lets them do; every staff action, department result and survey answer passes it before the
 workflow's rules. `sign_survey_ref` signs the reference a survey message carries.
 
@@ -28,7 +28,13 @@ from identity import verifier as verifying
 from identity.assertions import SURVEY_ACTION, AssertionRefused, Verified
 from identity.keys import survey_reference, survey_secret
 from identity.verifier import Verifier
-from models.activities import ActorCheck, StaffRoles, SurveyRefInput, VerifyActorInput
+from models.activities import (
+    ActorCheck,
+    StaffRoles,
+    SurveyRefInput,
+    VerifyActorInput,
+    VerifyActorsInput,
+)
 from models.store import AssertionUse
 
 SIGNATURE_REQUIRED = "a signed assertion is required: signed actions are on"
@@ -63,8 +69,17 @@ class IdentityActivities:
         self._survey_secret = survey_secret
         self._require_signed = require_signed
 
-    @activity.defn(name="verify_actor")
-    async def verify_actor(self, input: VerifyActorInput) -> ActorCheck:
+    @activity.defn(name="verify_actors")
+    async def verify_actors(self, input: VerifyActorsInput) -> list[ActorCheck]:
+        """Each action's check, in order: the actions that queued up together are verified in
+        one call (a flood of signals costs one activity per batch, not one per signal)."""
+        info = activity.info()
+        return [
+            await self._check(action, f"{info.workflow_run_id}:{info.activity_id}:{index}")
+            for index, action in enumerate(input.actions)
+        ]
+
+    async def _check(self, input: VerifyActorInput, spender: str) -> ActorCheck:
         staff = input.action not in ("department_result", SURVEY_ACTION)
         roles = self._roster().roles_of(input.actor) if staff else StaffRoles()
         check = ActorCheck(roles=roles)
@@ -79,8 +94,6 @@ class IdentityActivities:
             verified = await self._verify(input, input.assertion)
         except AssertionRefused as refused:
             return check.model_copy(update={"refusal": str(refused)})
-        info = activity.info()
-        spender = f"{info.workflow_run_id}:{info.activity_id}"
         if not await in_store(self._spend, verified.jti, input, spender):
             return check.model_copy(update={"refusal": ALREADY_USED})
         return check.model_copy(

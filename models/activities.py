@@ -113,6 +113,12 @@ class VerifyActorInput(Model):
     now: datetime
 
 
+class VerifyActorsInput(Model):
+    """Actions that came together, verified in one call and applied in this order."""
+
+    actions: list[VerifyActorInput]
+
+
 class SurveyRefInput(Model):
     """A survey reference to sign: which inquiry and survey, and until when it is good."""
 

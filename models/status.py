@@ -156,9 +156,12 @@ class InquiryStatus(Outbound):
     deadlines: list[Deadline] = Field(default_factory=list)
     sla_breaches: list[str] = Field(default_factory=list)
     survey: SurveyState | None = None
+    # The newest 500 of each list; older ones are counted in *_omitted and kept in the audit trail.
     refused_signals: list[RefusedSignal] = Field(default_factory=list)
+    refused_omitted: int = 0
     # Actions accepted without a signed assertion, where signed actions are not required.
     unverified_actions: list[UnverifiedAction] = Field(default_factory=list)
+    unverified_omitted: int = 0
     notes: int = 0
     # The audit events so far, oldest first, as a person reads them; the oldest are left out
     # (counted in timeline_omitted, kept in the audit trail) once there are more than 500.

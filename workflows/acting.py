@@ -1,5 +1,5 @@
 """Who is acting: every staff action, department result and survey answer is put to the
-`verify_actor` activity before the rules see it (identity/ checks the signed assertion or the
+`verify_actors` activity before the rules see it (identity/ checks the signed assertion or the
 survey reference, the roster says what the actor may do). The workflow then applies what only
 it knows: a decision's assertion is for the draft now under review, and a survey reference is
 for the survey now out (the activity has spent each assertion: it counts once, for good). An
@@ -8,6 +8,7 @@ unverified, in the audit trail and in the status."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +23,7 @@ with workflow.unsafe.imports_passed_through():
         assertion_of,
         content_digest,
     )
-    from models.activities import ActorCheck, StaffRoles, VerifyActorInput
-    from models.status import UnverifiedAction
+    from models.activities import ActorCheck, StaffRoles, VerifyActorInput, VerifyActorsInput
 
 from workflows import steps
 from workflows.case import Case
@@ -35,39 +35,48 @@ def needs_identity(action: str) -> bool:
     return action in AUTHENTICATED_ACTIONS
 
 
-async def identify(case: Case, action: str, payload: Any) -> tuple[ActorCheck, str | None]:
-    """The actor's check, and the reason to refuse the action, if any."""
-    check = await steps.local(
+async def verify(case: Case, actions: Sequence[tuple[str, Any]]) -> list[ActorCheck]:
+    """Each action's check, in one activity for all of them."""
+    now = workflow.now()
+    return await steps.local(
         case,
-        IdentityActivities.verify_actor,
-        VerifyActorInput(
-            action=action,
-            actor=actor_of(action, payload),
-            inquiry_id=case.intake.inquiry_id,
-            workflow_id=case.workflow_id,
-            digest=content_digest(payload),
-            assertion=assertion_of(action, payload),
-            now=workflow.now(),
+        IdentityActivities.verify_actors,
+        VerifyActorsInput(
+            actions=[
+                VerifyActorInput(
+                    action=action,
+                    actor=actor_of(action, payload),
+                    inquiry_id=case.intake.inquiry_id,
+                    workflow_id=case.workflow_id,
+                    digest=content_digest(payload),
+                    assertion=assertion_of(action, payload),
+                    now=now,
+                )
+                for action, payload in actions
+            ]
         ),
         "verify who acts",
     )
+
+
+def refusal(case: Case, action: str, check: ActorCheck) -> str | None:
+    """The reason to refuse the action given its check, as the case stands when it is applied:
+    a decision must be for the draft now under review, an answer for the survey now out."""
     if check.refusal is not None:
-        return check, check.refusal
+        return check.refusal
     if check.verified:
         if action == SURVEY_ACTION and check.survey != case.survey_key:
-            return check, "survey reference is for another survey of this inquiry"
+            return "survey reference is for another survey of this inquiry"
         draft = case.draft
         if action == "compliance_decision" and (
             draft is None or check.draft_version != draft.version
         ):
-            return check, "assertion was signed for another draft version"
-    return check, None
+            return "assertion was signed for another draft version"
+    return None
 
 
 def accepted(case: Case, action: str, payload: Any, check: ActorCheck, now: datetime) -> None:
     """An action passed the rules: unless it was proven, it is documented as unverified."""
     if check.verified:
         return
-    actor = actor_of(action, payload)
-    case.unverified.append(UnverifiedAction(signal=action, actor=actor, at=now))
-    case.record(now, actor, "action_unverified", {"signal": action})
+    case.unverified_action(action, actor_of(action, payload), now)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from models.activities import AuditEvent, Reviewer, TriageResult
 from models.contract import Department, InquiryIntake, Stage, SurveyResponse
 from models.policy import ClockName, ResolvedPolicy
@@ -43,6 +45,16 @@ class Request(NamedTuple):
     target: str = ""
 
 
+class Queued(BaseModel):
+    """An action decoded on arrival and waiting its turn (workflows/inbox.py): its payload, or
+    why it could not be decoded."""
+
+    ticket: int
+    name: str
+    payload: dict[str, Any] | None = None
+    malformed: str | None = None
+
+
 OPEN_FOR_WITHDRAWAL = {
     Stage.RECEIVED,
     Stage.TRIAGED,
@@ -53,49 +65,75 @@ OPEN_FOR_WITHDRAWAL = {
 }
 TERMINAL = {Stage.CLOSED, Stage.WITHDRAWN}
 SETTLED = {"completed", "failed", "needs_info", "overdue"}
-TIMELINE_KEPT = 500
+KEPT = 500  # of the timeline, refusals and unverified actions, for the status query
 
 
-class Case:
-    def __init__(self, intake: InquiryIntake, workflow_id: str, run_key: str) -> None:
-        self.intake = intake
-        self.workflow_id = workflow_id
-        self.run_key = run_key
-        self.stage = Stage.RECEIVED
-        self.stage_since: dict[Stage, datetime] = {}
-        self.triage: TriageResult | None = None
-        self.tier: int | None = None
-        self.policy: ResolvedPolicy | None = None
-        self.owner_history: list[OwnerAssignment] = []
-        self.departments: dict[Department, DepartmentState] = {}
-        self.drafts: list[Draft] = []
-        self.reviews: list[Review] = []
-        self.reviewers: dict[str, Reviewer] = {}
-        self.refused: list[RefusedSignal] = []
-        self.unverified: list[UnverifiedAction] = []
-        self.pending: list[AuditEvent] = []
-        # The newest TIMELINE_KEPT events in words; the audit trail keeps them all.
-        self.timeline: list[TimelineEntry] = []
-        self.timeline_omitted = 0
-        self.seq = 0
-        self.notes = 0
-        self.owner_notices = 0
-        self.withdrawn = False
-        self.resolution_ref: str | None = None
-        self.release_decision: ReleaseDecision | None = None
-        self.closed_at: datetime | None = None
-        self.sla = Sla()
-        # What signal handlers and the timekeeper ask of the workflow that needs an activity.
-        self.requests: list[Request] = []
-        self.serving = False  # the attendant is walking one of those requests
-        self.senior_review = False
-        self.escalations = 0
-        self.round = 0
-        self.earlier_case_refs: set[str] = set()
-        self.reopen_by: str | None = None
-        self.needs_info_rounds = 0
-        self.survey: SurveyState | None = None
-        self.answer: SurveyResponse | None = None
+class Recovery(BaseModel):
+    """The service recovery step under way: who has heard of the scores, and whether a tier 3
+    step past its deadline has been put to people to decide."""
+
+    told: list[str] = Field(default_factory=list)
+    escalated: bool = False
+
+
+class Case(BaseModel):
+    """The case file. Everything but the fields marked `exclude` is carried across
+    continue-as-new (workflows/continuation.py): a run may start from it mid-way."""
+
+    # A field a later release drops is ignored in a case carried from an earlier one.
+    model_config = ConfigDict(extra="ignore")
+
+    intake: InquiryIntake
+    workflow_id: str
+    run_key: str
+    stage: Stage = Stage.RECEIVED
+    stage_since: dict[Stage, datetime] = Field(default_factory=dict)
+    triage: TriageResult | None = None
+    tier: int | None = None  # the triaged tier, raised by escalations
+    policy: ResolvedPolicy | None = None
+    owner_history: list[OwnerAssignment] = Field(default_factory=list)
+    departments: dict[Department, DepartmentState] = Field(default_factory=dict)
+    drafts: list[Draft] = Field(default_factory=list)
+    reviews: list[Review] = Field(default_factory=list)
+    reviewers: dict[str, Reviewer] = Field(default_factory=dict)
+    # The newest KEPT refusals and unverified actions; the audit trail keeps them all.
+    refused: list[RefusedSignal] = Field(default_factory=list)
+    refused_omitted: int = 0
+    unverified: list[UnverifiedAction] = Field(default_factory=list)
+    unverified_omitted: int = 0
+    # Recorded, not yet written to the store (workflows/documentation.py).
+    pending: list[AuditEvent] = Field(default_factory=list)
+    # The newest KEPT events in words; the audit trail keeps them all.
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    timeline_omitted: int = 0
+    seq: int = 0
+    notes: int = 0
+    owner_notices: int = 0
+    withdrawn: bool = False
+    resolution_ref: str | None = None
+    release_decision: ReleaseDecision | None = None
+    sla: Sla = Field(default_factory=Sla)
+    # Actions that came and wait their turn, and how many have come (workflows/inbox.py).
+    inbox: list[Queued] = Field(default_factory=list)
+    posted: int = 0
+    # What signal handlers and the timekeeper ask of the workflow that needs an activity.
+    requests: list[Request] = Field(default_factory=list)
+    senior_review: bool = False
+    escalations: int = 0
+    round: int = 0
+    earlier_case_refs: set[str] = Field(default_factory=set)
+    reopen_by: str | None = None
+    needs_info_rounds: int = 0
+    # The draft version the owner was last asked to revise (asked once, however often resumed).
+    revision_asked: int | None = None
+    survey: SurveyState | None = None
+    answer: SurveyResponse | None = None
+    recovery: Recovery = Field(default_factory=Recovery)
+    # Of this run only: whether a request, or a batch of the audit trail, is in flight, and
+    # whether the run is about to continue as new (no new work is taken up).
+    serving: bool = Field(default=False, exclude=True)
+    writing: bool = Field(default=False, exclude=True)
+    continuing: bool = Field(default=False, exclude=True)
 
     # --- writing it down -----------------------------------------------------------------
 
@@ -115,23 +153,20 @@ class Case:
         )
         self.pending.append(event)
         self.timeline.append(timeline_entry(event, self.seq))
-        if len(self.timeline) > TIMELINE_KEPT:
-            # Bounded: every status query carries the timeline, and an inquiry may live long.
-            del self.timeline[0]
-            self.timeline_omitted += 1
+        # Bounded: every status query carries the timeline, and an inquiry may live long.
+        self.timeline_omitted += _keep_newest(self.timeline)
         return event
 
     def move_to(self, stage: Stage, now: datetime, actor: str = SYSTEM, **detail: Any) -> None:
         previous, self.stage = self.stage, stage
         self.stage_since[stage] = now
-        if stage in TERMINAL:
-            self.closed_at = now
         self.record(
             now, actor, "stage_changed", {"from": previous.value, "to": stage.value} | detail
         )
 
     def refuse(self, signal: str, reason: str, now: datetime, actor: str | None = None) -> None:
         self.refused.append(RefusedSignal(signal=signal, reason=reason, at=now))
+        self.refused_omitted += _keep_newest(self.refused)
         self.record(now, actor or "unknown", "signal_refused", {"signal": signal, "reason": reason})
 
     # --- facts the workflow steps write ----------------------------------------------------
@@ -196,7 +231,17 @@ class Case:
             {"draft_version": review.draft_version, "note": review.note},
         )
 
+    def unverified_action(self, signal: str, actor: str, now: datetime) -> None:
+        self.unverified.append(UnverifiedAction(signal=signal, actor=actor, at=now))
+        self.unverified_omitted += _keep_newest(self.unverified)
+        self.record(now, actor, "action_unverified", {"signal": signal})
+
     # --- what the workflow asks ------------------------------------------------------------
+
+    @property
+    def closed_at(self) -> datetime | None:
+        ended = [self.stage_since[s] for s in TERMINAL if s in self.stage_since]
+        return ended[0] if ended else None
 
     @property
     def owner(self) -> str | None:
@@ -270,9 +315,13 @@ class Case:
         return self.release_decision is not None and self.release_decision.released
 
     def decide_release(self, now: datetime) -> ReleaseDecision:
-        """Release by policy or not, for the current draft: decided once, documented either way."""
+        """Release by policy or not, for the current draft: decided once per draft, documented
+        either way."""
         assert self.draft is not None and self.triage is not None and self.policy is not None
         draft = self.draft
+        decided = self.release_decision
+        if decided is not None and decided.draft_version == draft.version:
+            return decided
         decision = release.decide(
             self.policy.release_by_policy, self.intake.sector, self.triage, self.tier or 3, draft
         )
@@ -297,3 +346,10 @@ class Case:
         if self.policy is None or self.tier is None:
             return []
         return self.sla.deadlines(now, self.policy)
+
+
+def _keep_newest(entries: list[Any]) -> int:
+    """Drop the oldest entries beyond KEPT; how many were dropped."""
+    dropped = max(0, len(entries) - KEPT)
+    del entries[:dropped]
+    return dropped

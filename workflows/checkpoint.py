@@ -11,32 +11,37 @@ with workflow.unsafe.imports_passed_through():
     from models.activities import LoadReviewersInput
     from models.contract import Stage
 
-from workflows import outbox, steps
+from workflows import continuation, outbox, steps
 from workflows.case import Case
 from workflows.drafting import compose_draft
 from workflows.policies import SYSTEM
 
 
 async def resolve(case: Case) -> None:
-    case.move_to(Stage.DRAFTING, workflow.now())
-    case.add_draft(compose_draft(case.departments, case.flags), SYSTEM, workflow.now())
+    """Each turn looks at the current draft and does what is left for it, so a continued run
+    re-enters here at the wait it rested in."""
+    if case.stage not in (Stage.DRAFTING, Stage.AWAITING_COMPLIANCE):
+        case.move_to(Stage.DRAFTING, workflow.now())
+        case.add_draft(compose_draft(case.departments, case.flags), SYSTEM, workflow.now())
     while not case.withdrawn:
         draft = case.draft
         assert draft is not None and case.policy is not None
+        verdict = case.verdict(draft.version)
         if not draft.checks_passed:
             await back_to_owner(case, draft.version, "the draft failed automated checks")
-            continue
-        if case.decide_release(workflow.now()).released:
-            return
-        await await_compliance(case)
-        await workflow.wait_condition(
-            lambda v=draft.version: case.withdrawn or case.verdict(v) is not None  # type: ignore[misc]
-        )
-        if case.verdict(draft.version) == "rejected":
+        elif verdict == "rejected":
             await back_to_owner(case, draft.version, "a reviewer sent the draft back")
-        elif case.verdict(draft.version) == "approved":
+        elif verdict == "approved":
             case.stop_clock("compliance", workflow.now())
             return
+        elif case.decide_release(workflow.now()).released:
+            return
+        else:
+            await await_compliance(case)
+            await continuation.rest(
+                case,
+                lambda v=draft.version: case.withdrawn or case.verdict(v) is not None,  # type: ignore[misc]
+            )
 
 
 async def await_compliance(case: Case) -> None:
@@ -60,7 +65,9 @@ async def back_to_owner(case: Case, version: int, why: str) -> None:
     if case.stage != Stage.DRAFTING:
         case.move_to(Stage.DRAFTING, workflow.now(), reason=why)
     case.stop_clock("compliance", workflow.now())
-    await outbox.to_owner(case, f"{why}; please revise the response")
-    await workflow.wait_condition(
-        lambda: case.withdrawn or (case.draft is not None and case.draft.version > version)
+    if case.revision_asked != version:
+        await outbox.to_owner(case, f"{why}; please revise the response")
+        case.revision_asked = version
+    await continuation.rest(
+        case, lambda: case.withdrawn or (case.draft is not None and case.draft.version > version)
     )

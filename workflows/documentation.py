@@ -28,11 +28,15 @@ async def document(case: Case, drained: Callable[[], bool]) -> None:
     visible: dict[str, Any] = {}
     told = False
     while True:
-        await workflow.wait_condition(lambda: bool(case.pending) or drained())
+        # No new batch while the run continues as new: what is pending is carried.
+        await workflow.wait_condition(
+            lambda: (bool(case.pending) and not case.continuing) or drained()
+        )
         if not case.pending:
             return
         _show(case, visible)
         batch, case.pending = case.pending, []
+        case.writing = True  # the batch is in no one's hands but the activity's
         try:
             await workflow.execute_activity_method(
                 StoreActivities.record_events,
@@ -45,8 +49,10 @@ async def document(case: Case, drained: Callable[[], bool]) -> None:
             case.pending = batch + case.pending
             if not told:
                 told = await _tell_owner_of_held_events(case, err)
+            case.writing = False
             await workflow.sleep(policies.STORE_PAUSE, summary="documentation retry pause")
             continue
+        case.writing = False
         metrics.count(batch)
         told = False
 

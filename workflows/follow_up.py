@@ -17,18 +17,22 @@ with workflow.unsafe.imports_passed_through():
     from models.status import SurveyState
 
 from workflows import escalation, messages, outbox, steps
-from workflows.case import Case, Request
+from workflows.case import Case, Recovery, Request
+from workflows.continuation import rest
 from workflows.policies import SYSTEM
-from workflows.timekeeper import until
 
 Ending = Literal["closed", "reopened", "withdrawn"]
 
 
 async def follow_up(case: Case) -> Ending:
+    """The survey, the reminder, the window, the recovery: each wait is measured from what the
+    case recorded (when follow-up began, when the survey went), so a continued run resumes."""
     policy = case.policy
     assert policy is not None
-    case.move_to(Stage.FOLLOW_UP, workflow.now())
-    case.survey, case.answer, case.reopen_by = None, None, None
+    if case.stage != Stage.FOLLOW_UP:
+        case.move_to(Stage.FOLLOW_UP, workflow.now())
+        case.survey, case.answer, case.reopen_by = None, None, None
+        case.recovery = Recovery()
 
     def interrupted() -> bool:
         return case.withdrawn or case.reopen_by is not None
@@ -36,10 +40,42 @@ async def follow_up(case: Case) -> Ending:
     def answered() -> bool:
         return interrupted() or case.answer is not None
 
-    if await until(interrupted, policy.survey_delay, "survey delay"):
+    if case.survey is None:
+        began = case.stage_since[Stage.FOLLOW_UP]
+        if await rest(case, interrupted, began + policy.survey_delay, "survey delay"):
+            return ending(case)
+        await _send_survey(case)
+    # Read afresh after each wait: the answer's handler replaces the survey state.
+    survey = case.survey
+    assert survey is not None and survey.sent_at is not None
+    if survey.reminded_at is None and policy.survey_reminder < policy.survey_window:
+        reminder = survey.sent_at + policy.survey_reminder
+        if not await rest(case, answered, reminder, "survey reminder"):
+            await _send_survey(case, reminder=True)
+    if not await rest(case, answered, survey.sent_at + policy.survey_window, "survey window"):
+        case.record(workflow.now(), SYSTEM, "survey_window_closed", {})
+        return "closed"
+    if interrupted() or case.answer is None:
         return ending(case)
-    sent = workflow.now()
-    # The survey carries a signed reference that the answer must quote (workflows/acting.py).
+    survey = case.survey
+    assert survey is not None
+    if survey.recovery_due_at is None:  # not yet recorded: recovery opens only after
+        await _store_answer(case, case.answer)
+        alerts = score_alerts(case.answer, policy.score_alerts)
+        if not alerts:
+            return ending(case)
+        case.survey = survey.model_copy(update={"alerts": alerts})
+    await recover(case)
+    return ending(case)
+
+
+async def _send_survey(case: Case, reminder: bool = False) -> None:
+    """The survey, or its reminder, with a freshly signed reference the answer must quote
+    (workflows/acting.py); both name the same survey, and it closes with the window."""
+    policy = case.policy
+    assert policy is not None
+    now = workflow.now()
+    sent = case.survey.sent_at if case.survey and case.survey.sent_at else now
     token = await steps.local(
         case,
         IdentityActivities.sign_survey_ref,
@@ -47,77 +83,72 @@ async def follow_up(case: Case) -> Ending:
             workflow_id=case.workflow_id,
             inquiry_id=case.intake.inquiry_id,
             survey=case.survey_key,
-            now=sent,
+            now=now,
             expires=sent + policy.survey_window,
         ),
         "sign the survey reference",
     )
-    subject, body = messages.survey(case.intake.inquiry_id, token)
+    subject, body = messages.survey(case.intake.inquiry_id, token, reminder=reminder)
+    if reminder:
+        assert case.survey is not None
+        key = f"reminder:{case.round}"
+        await outbox.to_customer(case, "survey_reminder", key, subject, body)
+        case.survey = case.survey.model_copy(update={"reminded_at": workflow.now()})
+        return
     ref = await outbox.to_customer(case, "survey", f"survey:{case.round}", subject, body)
     case.survey = SurveyState(sent_at=sent, survey_ref=ref, closes_at=sent + policy.survey_window)
-    reminder = min(policy.survey_reminder, policy.survey_window)
-    if not await until(answered, reminder - (workflow.now() - sent), "survey reminder"):
-        if policy.survey_reminder < policy.survey_window:
-            subject, body = messages.survey(case.intake.inquiry_id, token, reminder=True)
-            await outbox.to_customer(
-                case, "survey_reminder", f"reminder:{case.round}", subject, body
-            )
-            case.survey = case.survey.model_copy(update={"reminded_at": workflow.now()})
-        window_left = policy.survey_window - (workflow.now() - sent)
-        if not await until(answered, window_left, "survey window"):
-            case.record(workflow.now(), SYSTEM, "survey_window_closed", {})
-            return "closed"
-    if interrupted() or case.answer is None:
-        return ending(case)
-    await _store_answer(case, case.answer)
-    alerts = score_alerts(case.answer, policy.score_alerts)
-    if alerts:
-        await recover(case, alerts)
-    return ending(case)
 
 
-async def recover(case: Case, alerts: list[str]) -> None:
+async def recover(case: Case) -> None:
     """The owner must reopen the inquiry or close the step with a note before the deadline; the
     owner and the team's manager are alerted. Below tier 3 each deadline that passes escalates
     and gives the next owner a new one. At tier 3 nobody is above: the manager and the tier 3
-    contacts are asked for a decision once, and the step stays open until someone settles it."""
+    contacts are asked for a decision once, and the step stays open until someone settles it.
+    A continued run re-enters at the deadline it rested on."""
     policy = case.policy
     assert policy is not None and case.survey is not None
 
     def settled() -> bool:
         return case.withdrawn or case.reopen_by is not None or not case.recovery_open
 
-    told: set[str] = set()  # managers hear of the scores once; each owner with their deadline
     while True:
-        due = workflow.now() + policy.recovery_deadline
-        case.survey = case.survey.model_copy(update={"alerts": alerts, "recovery_due_at": due})
-        case.record(workflow.now(), SYSTEM, "service_recovery_opened", {"alerts": alerts})
-        await _alert(case, alerts, due, told)
-        if await until(settled, policy.recovery_deadline, "service recovery deadline"):
+        survey = case.survey
+        due = survey.recovery_due_at
+        if due is None:
+            due = workflow.now() + policy.recovery_deadline
+            case.survey = survey.model_copy(update={"recovery_due_at": due})
+            opened = {"alerts": survey.alerts}
+            case.record(workflow.now(), SYSTEM, "service_recovery_opened", opened)
+            await _alert(case, survey.alerts, due)
+        if await rest(case, settled, due, "service recovery deadline"):
             return
         if case.tier == 3:
-            await _escalate_unresolved(case, alerts, due)
+            if not case.recovery.escalated:
+                await _escalate_unresolved(case, survey.alerts, due)
+                case.recovery.escalated = True
             # One escalation, then people decide: no deadline of its own, and the inquiry stays
             # in follow-up with the step open until `close_recovery`, `reopen` or `withdraw`.
-            await workflow.wait_condition(settled)
+            await rest(case, settled)
             return
         # Escalations are walked by one task only (timekeeper.attend), never two at once.
         case.requests.append(Request("escalate", SYSTEM, "service recovery deadline passed"))
         # The next deadline belongs to the next owner: wait until the escalation is walked.
         await workflow.wait_condition(lambda: not case.requests and not case.serving)
+        case.survey = case.survey.model_copy(update={"recovery_due_at": None})
 
 
-async def _alert(case: Case, alerts: list[str], due: datetime, told: set[str]) -> None:
+async def _alert(case: Case, alerts: list[str], due: datetime) -> None:
     """The owner, then the manager of the tier's team (unless already told, or the owner)."""
     owner = case.owner or "unassigned"
+    told = case.recovery.told
     await outbox.to_owner(case, messages.score_alert(alerts, due), "score_alert")
-    told.add(owner)
+    told.append(owner)
     assert case.tier is not None
     contacts = await escalation.contacts_or_none(case, case.tier, "score_alert")
     if contacts is not None and contacts.manager not in told:
         what = messages.score_alert(alerts, due, owner)
         await outbox.to_staff(case, contacts.manager, what, "score_alert")
-        told.add(contacts.manager)
+        told.append(contacts.manager)
 
 
 async def _escalate_unresolved(case: Case, alerts: list[str], due: datetime) -> None:

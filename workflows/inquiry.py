@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from activities.triage import TriageActivities
     from models.activities import (
-        ActorCheck,
         RegisterInquiryInput,
         TriageInput,
         TriageResult,
@@ -30,8 +29,8 @@ with workflow.unsafe.imports_passed_through():
     from models.status import ActionVerdict, InquiryOutcome, InquiryStatus
 
 from workflows import (
-    acting,
     checkpoint,
+    continuation,
     documentation,
     escalation,
     follow_up,
@@ -44,12 +43,19 @@ from workflows import (
     timekeeper,
     views,
 )
-from workflows.case import TERMINAL, Case
+from workflows.case import Case
+from workflows.inbox import Inbox
 from workflows.intake import PayloadError, decode_one
 from workflows.policies import SYSTEM
-from workflows.signals import RULES, actor_of
 
 CANCEL_REFUSED = "a cancellation does not end an inquiry: send the withdraw action"
+
+
+def _open(intake: InquiryIntake, info: workflow.Info) -> Case:
+    if info.workflow_id != intake.workflow_id:
+        # Signals and operators find an inquiry by its id: the contract fixes the pairing.
+        raise PayloadError("workflow id must be 'inquiry-' + inquiry_id")
+    return Case(intake=intake, workflow_id=info.workflow_id, run_key=info.first_execution_run_id)
 
 
 @workflow.defn(name="RegulatedInquiry")
@@ -60,21 +66,21 @@ class RegulatedInquiry:
         # tasks forever, while ours fails the run at once with a reason naming the field.
         self._refusal: str | None = None
         self._case: Case | None = None
+        info = workflow.info()
+        # A run continued as new is given its case (workflows/continuation.py); only the
+        # server can start a run so, never a caller.
+        self._continued = info.continued_run_id is not None
         try:
-            intake = decode_one(InquiryIntake, args)
+            if self._continued:
+                self._case = decode_one(Case, args)
+            else:
+                self._case = _open(decode_one(InquiryIntake, args), info)
         except PayloadError as err:
             self._refusal = f"invalid intake: {err}"
-        else:
-            info = workflow.info()
-            if info.workflow_id == intake.workflow_id:
-                self._case = Case(intake, info.workflow_id, info.first_execution_run_id)
-            else:
-                # Signals and operators find an inquiry by its id: the contract fixes the pairing.
-                self._refusal = "invalid intake: workflow id must be 'inquiry-' + inquiry_id"
         self._finished = False
         self._drained = False
         # Actions are checked (an activity) and applied one at a time, in the order they came.
-        self._acting = asyncio.Lock()
+        self._inbox = Inbox(self._case) if self._case is not None else None
 
     @workflow.run
     async def run(self, *args: Any) -> InquiryOutcome:
@@ -95,30 +101,29 @@ class RegulatedInquiry:
                 case.refuse("cancel", CANCEL_REFUSED, workflow.now(), "temporal")
 
     async def _live(self, case: Case) -> InquiryOutcome:
-        await self._register(case)
+        inbox = self._inbox
+        assert inbox is not None
+        applying = asyncio.create_task(inbox.serve(lambda: self._finished))
+        if not self._continued:
+            await self._register(case)
         documenting = asyncio.create_task(documentation.document(case, lambda: self._drained))
-        case.record(
-            workflow.now(),
-            policies.INTAKE,
-            "inquiry_received",
-            {"channel": case.intake.channel.value},
-        )
-        await self._triage_and_assign(case)
+        if not self._continued:
+            case.record(
+                workflow.now(),
+                policies.INTAKE,
+                "inquiry_received",
+                {"channel": case.intake.channel.value},
+            )
+            await self._triage_and_assign(case)
         helpers = [
+            applying,
             asyncio.create_task(timekeeper.keep_time(case, lambda: self._finished)),
             asyncio.create_task(timekeeper.attend(case, lambda: self._finished)),
         ]
-        while not case.withdrawn:
-            await routing.route(case)
-            if not case.withdrawn:
-                await checkpoint.resolve(case)
-            if not case.withdrawn:
-                await self._communicate(case)
-            if case.withdrawn:
-                break
-            if await follow_up.follow_up(case) != "reopened":
-                break
-            case.reopen(workflow.now())
+        try:
+            await self._lifecycle(case, case.stage if self._continued else None)
+        except continuation.Continue:
+            await continuation.carry_on(case, inbox)
         case.move_to(Stage.WITHDRAWN if case.withdrawn else Stage.CLOSED, workflow.now())
         if case.policy is not None:
             case.sla.stop_all(workflow.now(), case.policy)
@@ -130,6 +135,21 @@ class RegulatedInquiry:
         self._drained = True
         await documenting
         return views.outcome(case)
+
+    async def _lifecycle(self, case: Case, resume: Stage | None) -> None:
+        """Route, resolve, communicate, follow up; again after a reopen. A continued run
+        resumes at its stage (`resume`): each step picks up from the case where it rested."""
+        while not case.withdrawn:
+            if resume not in (Stage.DRAFTING, Stage.AWAITING_COMPLIANCE, Stage.FOLLOW_UP):
+                await routing.route(case)
+            if resume != Stage.FOLLOW_UP and not case.withdrawn:
+                await checkpoint.resolve(case)
+                if not case.withdrawn:
+                    await self._communicate(case)
+            resume = None
+            if case.withdrawn or await follow_up.follow_up(case) != "reopened":
+                return
+            case.reopen(workflow.now())
 
     @workflow.query(name="status")
     def status(self) -> InquiryStatus:
@@ -219,40 +239,13 @@ class RegulatedInquiry:
         )
         case.stop_clock("resolution", workflow.now())
 
-    # --- signals: each is decoded, its actor checked and the rules applied; a refusal is recorded,
-    # never raised ------------------------------------------------------------------------------
+    # --- actions: each signal is posted to the inbox (workflows/inbox.py), which checks the actor
+    # and applies the rules in arrival order; a refusal is recorded, never raised ----------------
 
-    async def _signal(self, name: str, args: Sequence[Any]) -> str | None:
-        """Apply one action by the rules; the reason it was refused (also recorded), or None."""
-        case = self._case
-        if case is None:
-            # The run is failing on its input; there is nothing to apply an action to.
-            return "the inquiry's input was refused"
-        async with self._acting:
-            try:
-                payload = decode_one(SIGNAL_PAYLOADS[name], args)
-            except PayloadError as err:
-                refusal = f"malformed payload: {err}"
-                case.refuse(name, refusal, workflow.now())
-                return refusal
-            return await self._apply(case, name, payload)
-
-    async def _apply(self, case: Case, name: str, payload: Any) -> str | None:
-        check: ActorCheck | None = None
-        reason: str | None = None
-        if case.stage not in TERMINAL and acting.needs_identity(name):
-            check, reason = await acting.identify(case, name, payload)
-        now = workflow.now()
-        if case.stage in TERMINAL:
-            reason = "inquiry is closed"
-        elif reason is None:
-            roles = check.roles if check is not None else acting.NOBODY
-            reason = RULES[name](case, payload, roles, now)
-        if reason is not None:
-            case.refuse(name, reason, now, actor_of(payload))
-        elif check is not None:
-            acting.accepted(case, name, payload, check, now)
-        return reason
+    def _post(self, name: str, args: Sequence[Any]) -> None:
+        if self._inbox is None:
+            return  # the run is failing on its input; there is nothing to apply an action to
+        self._inbox.post(name, args)
 
     # Every signal is also an Update of the same name (the contract's "Updates"): the same rules,
     # the same record of a refusal, and the verdict for the caller. Checked in the handler, not
@@ -261,47 +254,49 @@ class RegulatedInquiry:
     async def act(self, name: str, args: Sequence[RawValue]) -> ActionVerdict:
         if name not in SIGNAL_PAYLOADS:
             raise ApplicationError(f"no such action: {name}", type="UnknownAction")
+        if self._inbox is None:
+            return ActionVerdict(accepted=False, reason="the inquiry's input was refused")
         converter = workflow.payload_converter()
-        reason = await self._signal(name, [converter.from_payload(a.payload) for a in args])
+        reason = await self._inbox.ask(name, [converter.from_payload(a.payload) for a in args])
         stage = self._case.stage if self._case is not None else None
         return ActionVerdict(accepted=reason is None, reason=reason, stage=stage)
 
     @workflow.signal(name="compliance_decision")
-    async def compliance_decision(self, *args: Any) -> None:
-        await self._signal("compliance_decision", args)
+    def compliance_decision(self, *args: Any) -> None:
+        self._post("compliance_decision", args)
 
     @workflow.signal(name="department_result")
-    async def department_result(self, *args: Any) -> None:
-        await self._signal("department_result", args)
+    def department_result(self, *args: Any) -> None:
+        self._post("department_result", args)
 
     @workflow.signal(name="revise_response")
-    async def revise_response(self, *args: Any) -> None:
-        await self._signal("revise_response", args)
+    def revise_response(self, *args: Any) -> None:
+        self._post("revise_response", args)
 
     @workflow.signal(name="reassign_owner")
-    async def reassign_owner(self, *args: Any) -> None:
-        await self._signal("reassign_owner", args)
+    def reassign_owner(self, *args: Any) -> None:
+        self._post("reassign_owner", args)
 
     @workflow.signal(name="escalate")
-    async def escalate(self, *args: Any) -> None:
-        await self._signal("escalate", args)
+    def escalate(self, *args: Any) -> None:
+        self._post("escalate", args)
 
     @workflow.signal(name="survey_response")
-    async def survey_response(self, *args: Any) -> None:
-        await self._signal("survey_response", args)
+    def survey_response(self, *args: Any) -> None:
+        self._post("survey_response", args)
 
     @workflow.signal(name="reopen")
-    async def reopen(self, *args: Any) -> None:
-        await self._signal("reopen", args)
+    def reopen(self, *args: Any) -> None:
+        self._post("reopen", args)
 
     @workflow.signal(name="withdraw")
-    async def withdraw(self, *args: Any) -> None:
-        await self._signal("withdraw", args)
+    def withdraw(self, *args: Any) -> None:
+        self._post("withdraw", args)
 
     @workflow.signal(name="add_note")
-    async def add_note(self, *args: Any) -> None:
-        await self._signal("add_note", args)
+    def add_note(self, *args: Any) -> None:
+        self._post("add_note", args)
 
     @workflow.signal(name="close_recovery")
-    async def close_recovery(self, *args: Any) -> None:
-        await self._signal("close_recovery", args)
+    def close_recovery(self, *args: Any) -> None:
+        self._post("close_recovery", args)

@@ -18,19 +18,27 @@ with workflow.unsafe.imports_passed_through():
     from models.contract import Department, Stage
     from models.status import DepartmentState
 
-from workflows import disclosure, outbox, policies
+from workflows import continuation, disclosure, outbox, policies
 from workflows.case import SETTLED, Case
 from workflows.policies import SYSTEM
 
 
 async def route(case: Case) -> None:
+    """Route, or go on waiting for the departments where a continued run rested."""
     assert case.policy is not None and case.triage is not None
-    case.move_to(Stage.ROUTING, workflow.now(), departments=[d.value for d in case.departments])
-    calls = [asyncio.create_task(route_one(case, d)) for d in case.departments]
-    # The department clock bounds the wait: its breach (timekeeper) marks the stragglers
-    # overdue and escalates; a customer owing information pauses it.
-    case.sla.start("department", case.policy.department_sla, workflow.now(), case.policy)
-    await workflow.wait_condition(lambda: case.routing_settled() or case.withdrawn)
+    if case.stage != Stage.ROUTING:
+        departments = [d.value for d in case.departments]
+        case.move_to(Stage.ROUTING, workflow.now(), departments=departments)
+        # The department clock bounds the wait: its breach (timekeeper) marks the stragglers
+        # overdue and escalates; a customer owing information pauses it.
+        case.sla.start("department", case.policy.department_sla, workflow.now(), case.policy)
+    unsent = [d for d, state in case.departments.items() if state.status == "pending"]
+    calls = [asyncio.create_task(route_one(case, d)) for d in unsent]
+    await continuation.rest(
+        case,
+        lambda: case.routing_settled() or case.withdrawn,
+        busy=lambda: not all(call.done() for call in calls),
+    )
     case.sla.stop("department", workflow.now(), case.policy)
     for call in calls:
         call.cancel()

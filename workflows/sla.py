@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pydantic import Field
+
+from models.activities import Model
 from models.policy import ClockName, ResolvedPolicy
 from models.status import Deadline
 from workflows.clocks import Clock
 
 
-class Sla:
-    def __init__(self) -> None:
-        self.clocks: dict[str, Clock] = {}
-        self.breaches: list[str] = []
-        # Bumped on every change, so the timekeeper knows to look again.
-        self.version = 0
+class Sla(Model):
+    clocks: dict[str, Clock] = Field(default_factory=dict)
+    breaches: list[str] = Field(default_factory=list)
+    # Bumped on every change, so the timekeeper knows to look again.
+    version: int = 0
 
     def start(
         self, name: ClockName, budget: timedelta, now: datetime, policy: ResolvedPolicy

@@ -104,7 +104,10 @@ async def attend(case: Case, finished: Callable[[], bool]) -> None:
     handlers asked for, in the order they asked. A step that fails for good is recorded and
     the next one is served: time keeping must not stop over one undeliverable notice."""
     while True:
-        await workflow.wait_condition(lambda: bool(case.requests) or finished())
+        # Nothing new is taken up while the run continues as new: the queue is carried.
+        await workflow.wait_condition(
+            lambda: (bool(case.requests) and not case.continuing) or finished()
+        )
         if not case.requests:
             return
         request = case.requests.pop(0)

@@ -30,7 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 from models.contract import Department, Stage
 from tests import support
 from tests.workflows import drive
-from tests.workflows.server import start_test_server
+from tests.workflows.server import start_dev_server, start_test_server
 from tests.workflows.world import (
     LEGAL,
     LEGAL_2,
@@ -134,6 +134,19 @@ async def survey_answered(env: WorkflowEnvironment, world: World, inquiry_id: st
     return handle
 
 
+async def service_recovery(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:
+    """Answered poorly: service recovery opens, the owner is alerted and closes it with a note."""
+    world.triage = routine()
+    handle = await world.start(support.billing_only(inquiry_id))
+    await drive.wait_for_stage(handle, Stage.FOLLOW_UP)
+    await env.sleep(timedelta(hours=24, minutes=1))
+    await world.messages_sent("survey", 1)
+    await handle.signal("survey_response", {"csat": 1, "comment": "nobody listened"})
+    await world.messages_sent("score_alert", 1)
+    await handle.signal("close_recovery", {"by": OWNER, "note": "called; refund agreed"})
+    return handle
+
+
 async def escalation_by_breach(
     env: WorkflowEnvironment, world: World, inquiry_id: str
 ) -> drive.Handle:
@@ -164,6 +177,33 @@ async def reopened(env: WorkflowEnvironment, world: World, inquiry_id: str) -> d
     return handle
 
 
+# --- continue-as-new: recorded on a dev server that suggests it early ---------------------------
+
+SUGGEST_AFTER_EVENTS = 120
+
+
+async def continued(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:
+    """Notes pile up at the checkpoint until the server suggests a fresh history: the run
+    continues as new and the recorded history is the next run's, resumed at the checkpoint,
+    approved, communicated, then withdrawn in follow-up."""
+    handle = await world.start(support.intake(inquiry_id), received_now=False)  # no test clock
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    first_run = (await handle.describe()).run_id
+    for i in range(200):
+        await handle.signal("add_note", {"author_id": OWNER, "text": f"call {i}"})
+        if (await handle.describe()).run_id != first_run:
+            break
+    else:
+        raise AssertionError("the server never suggested continuing as new")
+    await drive.wait_for(handle, lambda s: s.notes > 0, "the resumed run")
+    await handle.signal("compliance_decision", APPROVE)
+    await drive.wait_for_stage(handle, Stage.FOLLOW_UP)
+    await handle.signal("withdraw", {"by": "agent.al", "reason": "customer withdrew"})
+    return handle
+
+
+ON_A_DEV_SERVER: dict[str, Scenario] = {"continued": continued}
+
 SCENARIOS: dict[str, Scenario] = {
     "approve": approve,
     "reject_revise": reject_revise,
@@ -172,8 +212,10 @@ SCENARIOS: dict[str, Scenario] = {
     "department_failure": department_failure,
     "department_sla": department_sla,
     "survey_answered": survey_answered,
+    "service_recovery": service_recovery,
     "escalation_by_breach": escalation_by_breach,
     "reopened": reopened,
+    **ON_A_DEV_SERVER,
 }
 
 
@@ -204,10 +246,16 @@ async def main(argv: list[str] | None = None) -> None:
             todo[name] = path
     if not todo:
         return
-    async with await start_test_server(keys=None) as env:
-        for name, path in todo.items():
-            await record(env, name, path)
-            print(f"recorded {path.name}")
+    timed = {name: path for name, path in todo.items() if name not in ON_A_DEV_SERVER}
+    if timed:
+        async with await start_test_server(keys=None) as env:
+            for name, path in timed.items():
+                await record(env, name, path)
+                print(f"recorded {path.name}")
+    for name in todo.keys() & ON_A_DEV_SERVER.keys():
+        async with await start_dev_server(SUGGEST_AFTER_EVENTS) as env:
+            await record(env, name, todo[name])
+            print(f"recorded {todo[name].name}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,12 @@ def load(path: Path, tamper: dict[str, str] | None = None) -> WorkflowHistory:
     return WorkflowHistory.from_json(workflow_id_for(inquiry_id_for(path.stem)), raw)
 
 
+def continued(path: Path) -> bool:
+    """Whether the history is of a run continued as new (it starts mid-way, from a case)."""
+    started = json.loads(path.read_text())["events"][0]["workflowExecutionStartedEventAttributes"]
+    return bool(started.get("continuedExecutionRunId"))
+
+
 async def replay(history: WorkflowHistory) -> None:
     # Recorded unencrypted (record.py says why); the payload converter is the worker's.
     replayer = Replayer(workflows=[RegulatedInquiry], data_converter=pydantic_data_converter)
@@ -37,6 +43,7 @@ async def replay(history: WorkflowHistory) -> None:
 
 def test_there_are_recorded_histories_to_replay() -> None:
     assert RECORDED, f"no histories in {HISTORIES}: run python -m tests.replay.record"
+    assert any(continued(p) for p in RECORDED), "no history of a run continued as new"
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])

@@ -48,7 +48,7 @@ def make_case(
     intake = InquiryIntake.model_validate(
         support.intake("INQ-1", received_at="2026-11-23T09:00:00Z")
     )
-    case = Case(intake, "inquiry-INQ-1", "run-1")
+    case = Case(intake=intake, workflow_id="inquiry-INQ-1", run_key="run-1")
     result = TriageResult(
         categories=[Department(c) for c in categories],
         compliance_flags=[ComplianceFlag(f) for f in flags],

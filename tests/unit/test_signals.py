@@ -227,7 +227,7 @@ def test_someone_not_on_the_roster_cannot_act(name: str, payload: dict[str, Any]
 
 
 def test_an_inquiry_not_yet_triaged_cannot_be_escalated() -> None:
-    untriaged = Case(make_case().intake, "inquiry-INQ-1", "run-2")
+    untriaged = Case(intake=make_case().intake, workflow_id="inquiry-INQ-1", run_key="run-2")
     assert send(untriaged, "escalate", by="lead.lee", reason="chased") == (
         "inquiry cannot be escalated at this stage"
     )

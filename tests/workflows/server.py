@@ -51,5 +51,23 @@ async def start_test_server(keys: DataKeys | None) -> WorkflowEnvironment:
     return env
 
 
+async def start_dev_server(suggest_continue_as_new_after: int) -> WorkflowEnvironment:
+    """A dev server (plain payloads, for recording) that suggests continue-as-new after the given
+    number of history events; Temporal's default is 4 096."""
+    limit = f"limit.historyCount.suggestContinueAsNew={suggest_continue_as_new_after}"
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=binary("temporal"),
+        dev_server_log_level="error",
+        dev_server_extra_args=["--dynamic-config-value", limit],
+    )
+    try:
+        await register_search_attributes(env)
+    except BaseException:
+        await env.shutdown()
+        raise
+    return env
+
+
 async def register_search_attributes(env: WorkflowEnvironment) -> None:
     await clients.ensure_search_attributes(env.client, register=True)

@@ -58,6 +58,7 @@ from models.activities import (
     TriageInput,
     TriageResult,
     VerifyActorInput,
+    VerifyActorsInput,
 )
 from models.contract import ComplianceFlag, Department, Urgency, workflow_id_for
 from models.policy import ResolvedPolicy, ResolvePolicyInput
@@ -380,9 +381,7 @@ class World:
                 tier3_notify=list(TIER3_NOTIFY),
             )
 
-        @activity.defn(name="verify_actor")
-        async def verify_actor(request: VerifyActorInput) -> ActorCheck:
-            world.calls.append("verify_actor")
+        def check(request: VerifyActorInput) -> ActorCheck:
             if request.action in ("department_result", "survey_response"):
                 return ActorCheck()
             actor = request.actor
@@ -396,6 +395,11 @@ class World:
                 ],
             )
             return ActorCheck(roles=roles)
+
+        @activity.defn(name="verify_actors")
+        async def verify_actors(request: VerifyActorsInput) -> list[ActorCheck]:
+            world.calls.append("verify_actors")
+            return [check(action) for action in request.actions]
 
         @activity.defn(name="sign_survey_ref")
         async def sign_survey_ref(request: SurveyRefInput) -> str:
@@ -460,6 +464,6 @@ class World:
             route_to_department,
             send_message,
             record_survey,
-            verify_actor,
+            verify_actors,
             sign_survey_ref,
         ]
