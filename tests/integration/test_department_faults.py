@@ -1,11 +1,12 @@
 """Department systems that misbehave: 503s are retried until the department recovers; a 400 is
-put before the owner as a failed routing, and the inquiry goes on."""
+put before the owner as a failed routing, and the inquiry goes on; a department down for longer
+than the department SLA is marked overdue, the inquiry escalates and completes without it."""
 
 from __future__ import annotations
 
 from models.contract import Department
 from tests.integration.conftest import Stack
-from tests.integration.helpers import approve, outbox, start, status_when
+from tests.integration.helpers import approve, audit, outbox, start, status_when
 from tests.support import intake
 
 
@@ -37,3 +38,31 @@ async def test_a_department_answering_400_reaches_the_owner_as_a_failed_routing(
     assert len(legal_requests) == 1  # not retried
     await approve(handle)
     assert (await handle.result()).stage == "closed"
+
+
+async def test_a_department_down_past_its_sla_is_overdue_and_the_inquiry_goes_on(
+    stack: Stack,
+) -> None:
+    # Down: every answer a 503, for longer than the retries' patience (the department SLA).
+    stack.simulator.desk.configure(Department.BILLING, fail_next=[503] * 10_000, retry_after="0")
+    payload = intake(policy={"department_sla": "PT4S"})
+    handle = await start(stack, payload)
+    status = await status_when(handle, lambda s: s.stage == "awaiting_compliance", timeout_s=60)
+    # Whichever ends the wait first: the SLA's breach (overdue, escalated) or the activity's own
+    # schedule-to-close timeout, bounded by the same SLA (failed, the owner told).
+    assert status.departments[Department.BILLING].status in ("overdue", "failed")
+    assert status.departments[Department.CLINICAL].status == "completed"
+
+    # Back: the retries have stopped, so no late case reaches it; the inquiry completes.
+    stack.simulator.desk.configure(Department.BILLING, fail_next=[])
+    tried = [r for r in stack.simulator.desk.requests if r["department"] == "billing"]
+    assert tried and all(r["answer_status"] == 503 for r in tried)
+    await approve(handle, "reviewer.rita")
+    await approve(handle, "reviewer.victor")  # four eyes, if the breach escalated it to tier 3
+    assert (await handle.result()).stage == "closed"
+    after = [r for r in stack.simulator.desk.requests if r["department"] == "billing"]
+    assert len(after) == len(tried)
+    actions = [r.action for r in audit(stack, payload["inquiry_id"])]
+    assert actions.count("resolution_communicated") == 1
+    told = [m for m in outbox(stack, payload["inquiry_id"]) if m.kind == "owner_notice"]
+    assert "escalated" in actions or any("billing" in m.subject for m in told)

@@ -4,6 +4,7 @@ with a reason that names the field and quotes nothing personal."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from io import StringIO
 from pathlib import Path
@@ -73,17 +74,25 @@ async def test_a_decision_with_nothing_to_decide_is_refused(stack: Stack) -> Non
     assert (await handle.result()).stage == "closed"
 
 
-async def test_starting_the_same_inquiry_twice_gives_one_run(stack: Stack, tmp_path: Path) -> None:
+async def test_starting_the_same_inquiry_ten_times_at_once_gives_one_run(
+    stack: Stack, tmp_path: Path
+) -> None:
     payload = intake()
     file = tmp_path / "intake.json"
     file.write_text(json.dumps(payload))
-    first, second = StringIO(), StringIO()
-    assert await starter.main(["start", str(file)], client=stack.client, out=first) == 0
-    assert await starter.main(["start", str(file)], client=stack.client, out=second) == 0
-    one, two = json.loads(first.getvalue()), json.loads(second.getvalue())
-    assert one["created"] is True and two["created"] is False
-    assert one["run_id"] == two["run_id"]
-    assert "already exists" in two["message"]
+    outs = [StringIO() for _ in range(10)]
+    codes = await asyncio.gather(
+        *(starter.main(["start", str(file)], client=stack.client, out=out) for out in outs)
+    )
+    assert codes == [0] * 10
+    answers = [json.loads(out.getvalue()) for out in outs]
+    [one] = [a for a in answers if a["created"]]
+    others = [a for a in answers if not a["created"]]
+    assert len(others) == 9
+    assert all(a["run_id"] == one["run_id"] for a in others)
+    assert all(f"inquiry {payload['inquiry_id']} already exists" in a["message"] for a in others)
+    runs = [w async for w in stack.client.list_workflows(f"WorkflowId = '{one['workflow_id']}'")]
+    assert len(runs) == 1
 
     # Once closed, Temporal itself would allow a new run from a raw client: the store refuses it.
     handle = stack.client.get_workflow_handle(one["workflow_id"])
