@@ -1,6 +1,7 @@
 """Chaos: inquiries run end to end while everything around them fails, and nothing is lost.
 
     .venv/bin/python scripts/chaos.py [--inquiries 200] [--concurrency 20] [--kills 8] [--seed 1]
+                                      [--database-url postgresql://...] [--outage-seconds 45]
 
 Starts its own Temporal dev server on a file database, the department simulator and a worker
 process, all on loopback in a temporary folder, and plays the intake system and the reviewer
@@ -16,8 +17,10 @@ what a reliability review asks for:
     audit chains that fail to verify  (audit/verify.py)
     recovery after each fault         seconds until the next inquiry event is documented
 
-The database here is SQLite in the temporary folder: a database outage is not played (the
-fault tests cover the store's own refusals). Exit status 1 if anything was lost or duplicated.
+The store is SQLite in the temporary folder, or with --database-url a fresh schema on that
+PostgreSQL server, which the worker then reaches through a proxy: once, at a random moment, the
+database is cut off (every connection dropped, new ones refused) for --outage-seconds. Exit
+status 1 if anything was lost or duplicated.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import os
 import random
 import signal
@@ -49,6 +53,7 @@ from models.contract import Department  # noqa: E402
 from models.store import AuditRecord  # noqa: E402
 from simulator.temporal_signaller import TemporalSignaller  # noqa: E402
 from simulator.testing import serve_simulator  # noqa: E402
+from tests.outage import Outage, postgres_schema  # noqa: E402
 from tests.support import binary, data_keys, intake, master_key_file, new_id  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,15 +69,18 @@ def free_port() -> int:
 
 
 class Chaos:
-    def __init__(self, folder: Path, seed: int) -> None:
+    def __init__(self, folder: Path, seed: int, store_url: str | None, worker_url: str | None):
         self.folder = folder
+        # The store as the report reads it, and as the worker reaches it (through the outage).
+        self.store_url = store_url or f"sqlite:///{folder / 'inquiries.db'}"
+        self.worker_url = worker_url or self.store_url
         self.chance = random.Random(seed)
         self.port = free_port()
         self.queue = new_id("chaos")
         self.faults: list[tuple[str, datetime]] = []
         self.worker: asyncio.subprocess.Process | None = None
         self.server: WorkflowEnvironment | None = None
-        self.keys = data_keys(folder)
+        self.keys = data_keys(folder, store_url)
 
     # --- the parts ------------------------------------------------------------------------
 
@@ -105,7 +113,7 @@ class Chaos:
             | {
                 "TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
                 "INQUIRY_TASK_QUEUE": self.queue,
-                "DATABASE_URL": f"sqlite:///{self.folder / 'inquiries.db'}",
+                "DATABASE_URL": self.worker_url,
                 "INQUIRY_MASTER_KEYS_FILE": str(master_key_file(self.folder)),
                 "INQUIRY_ISSUER_JWKS_FILE": str(self.folder / "dev-issuer.jwks.json"),
                 "INQUIRY_DEV_ISSUER_KEY_FILE": str(self.folder / "dev-issuer-key.pem"),
@@ -132,6 +140,12 @@ class Chaos:
         self.faults.append(("server restarted", datetime.now(UTC)))
         await asyncio.sleep(1.0)
         return await self.start_server()
+
+    async def cut_off_database(self, outage: Outage, seconds: float) -> None:
+        await outage.down()
+        await asyncio.sleep(seconds)
+        await outage.up()
+        self.faults.append(("database back", datetime.now(UTC)))
 
     def unsettle_departments(self, desk: Any) -> None:
         department = self.chance.choice(list(Department))
@@ -173,47 +187,72 @@ async def drive(client_of: Any, queue: str, payload: dict[str, Any]) -> bool:
         await asyncio.sleep(0.3)
 
 
-async def main(inquiries: int, concurrency: int, kills: int, seed: int) -> int:
+async def main(
+    inquiries: int,
+    concurrency: int,
+    kills: int,
+    seed: int,
+    database_url: str | None = None,
+    outage_s: float = 45.0,
+) -> int:
     with tempfile.TemporaryDirectory() as name:
-        folder = Path(name)
-        chaos = Chaos(folder, seed)
-        client = await chaos.start_server()
-        current = {"client": client}
-        async with serve_simulator(TemporalSignaller.using(client)) as sim:
-            env = chaos.worker_env(sim.department_env())
-            await chaos.start_worker(env)
-            gate = asyncio.Semaphore(concurrency)
-            payloads = [intake(new_id("CHAOS"), policy=QUICK) for _ in range(inquiries)]
+        async with contextlib.AsyncExitStack() as stack:
+            outage: Outage | None = None
+            store_url: str | None = None
+            if database_url is not None:
+                store_url = await stack.enter_async_context(postgres_schema(database_url))
+                outage = await stack.enter_async_context(Outage(store_url))
+            chaos = Chaos(Path(name), seed, store_url, outage.url if outage else None)
+            return await play(chaos, inquiries, concurrency, kills, outage, outage_s)
 
-            async def bounded(payload: dict[str, Any]) -> bool:
-                async with gate:
-                    return await asyncio.wait_for(
-                        drive(lambda: current["client"], chaos.queue, payload), timeout=600
-                    )
 
-            began = time.perf_counter()
-            runs = [asyncio.create_task(bounded(p)) for p in payloads]
-            restart_at = chaos.chance.randint(1, max(1, kills))
-            for n in range(1, kills + 1):
-                await asyncio.sleep(chaos.chance.uniform(1.0, 4.0))
-                chaos.unsettle_departments(sim.desk)
-                await chaos.kill_worker(env)
-                if n == restart_at:
-                    current["client"] = await chaos.restart_server()
-            results = await asyncio.gather(*runs, return_exceptions=True)
-            took = time.perf_counter() - began
-            requests = list(sim.desk.requests)
-            assert chaos.worker is not None
-            chaos.worker.send_signal(signal.SIGTERM)
-            await chaos.worker.wait()
-        assert chaos.server is not None
-        await chaos.server.shutdown()
-        return report(chaos, folder, payloads, results, requests, took)
+async def play(
+    chaos: Chaos,
+    inquiries: int,
+    concurrency: int,
+    kills: int,
+    outage: Outage | None,
+    outage_s: float,
+) -> int:
+    client = await chaos.start_server()
+    current = {"client": client}
+    async with serve_simulator(TemporalSignaller.using(client)) as sim:
+        env = chaos.worker_env(sim.department_env())
+        await chaos.start_worker(env)
+        gate = asyncio.Semaphore(concurrency)
+        payloads = [intake(new_id("CHAOS"), policy=QUICK) for _ in range(inquiries)]
+
+        async def bounded(payload: dict[str, Any]) -> bool:
+            async with gate:
+                return await asyncio.wait_for(
+                    drive(lambda: current["client"], chaos.queue, payload), timeout=600
+                )
+
+        began = time.perf_counter()
+        runs = [asyncio.create_task(bounded(p)) for p in payloads]
+        restart_at = chaos.chance.randint(1, max(1, kills))
+        outage_at = chaos.chance.randint(1, max(1, kills))
+        for n in range(1, kills + 1):
+            await asyncio.sleep(chaos.chance.uniform(1.0, 4.0))
+            chaos.unsettle_departments(sim.desk)
+            await chaos.kill_worker(env)
+            if n == restart_at:
+                current["client"] = await chaos.restart_server()
+            if n == outage_at and outage is not None:
+                await chaos.cut_off_database(outage, outage_s)
+        results = await asyncio.gather(*runs, return_exceptions=True)
+        took = time.perf_counter() - began
+        requests = list(sim.desk.requests)
+        assert chaos.worker is not None
+        chaos.worker.send_signal(signal.SIGTERM)
+        await chaos.worker.wait()
+    assert chaos.server is not None
+    await chaos.server.shutdown()
+    return report(chaos, payloads, results, requests, took)
 
 
 def report(
     chaos: Chaos,
-    folder: Path,
     payloads: list[dict[str, Any]],
     results: list[Any],
     requests: list[dict[str, Any]],
@@ -228,7 +267,7 @@ def report(
         if inquiry in ids and request["case_ref"]:
             cases[(inquiry, str(request["department"]))].add(str(request["case_ref"]))
     duplicated_cases = sum(len(refs) - 1 for refs in cases.values())
-    engine = make_engine(f"sqlite:///{folder / 'inquiries.db'}")
+    engine = make_engine(chaos.store_url)
     with Session(engine) as session:
         rows = session.exec(
             select(AuditRecord.inquiry_id, AuditRecord.action, AuditRecord.at).where(
@@ -245,10 +284,13 @@ def report(
         recovery.append((after - at).total_seconds() if after else float("nan"))
     engine.dispose()
 
-    kills = sum(1 for what, _ in chaos.faults if what == "worker killed")
-    restarts = len(chaos.faults) - kills
+    played = collections.Counter(what for what, _ in chaos.faults)
     print(f"machine              {os.cpu_count()} cores")
-    print(f"faults               {kills} worker kills, {restarts} server restart, department 5xx")
+    print(
+        f"faults               {played['worker killed']} worker kills, "
+        f"{played['server restarted']} server restart, {played['database back']} database "
+        "outage, department 5xx"
+    )
     print(f"started              {len(payloads)}")
     print(f"completed            {completed} in {took:.1f}s")
     print(f"lost                 {len(payloads) - completed}")
@@ -269,5 +311,18 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--kills", type=int, default=8, help="worker kills (SIGKILL)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database-url", help="PostgreSQL server to run the store on (outage)")
+    parser.add_argument("--outage-seconds", type=float, default=45.0)
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.inquiries, args.concurrency, args.kills, args.seed)))
+    sys.exit(
+        asyncio.run(
+            main(
+                args.inquiries,
+                args.concurrency,
+                args.kills,
+                args.seed,
+                args.database_url,
+                args.outage_seconds,
+            )
+        )
+    )

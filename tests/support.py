@@ -37,11 +37,12 @@ def master_key_file(folder: Path, key_id: str = "test-1") -> Path:
     return path
 
 
-def data_keys(folder: Path) -> DataKeys:
-    """The codec's key store over `folder`/inquiries.db with the ring of `master_key_file`.
+def data_keys(folder: Path, url: str | None = None) -> DataKeys:
+    """The codec's key store over `folder`/inquiries.db (or the database at `url`) with the ring
+    of `master_key_file`.
 
     The engine is disposed of with the process; tests make few of these."""
-    engine = make_engine(f"sqlite:///{folder / 'inquiries.db'}")
+    engine = make_engine(url or f"sqlite:///{folder / 'inquiries.db'}")
     migrate(engine)
     return DataKeys(
         engine, load_master_keys(None, master_key_file(folder), create_if_missing=False)

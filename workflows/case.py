@@ -8,7 +8,7 @@ hands those to the store.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,19 +30,9 @@ from models.status import (
 from workflows import release
 from workflows.drafting import check_draft
 from workflows.policies import SYSTEM
+from workflows.requests import Request
 from workflows.sla import Sla
 from workflows.timeline import entry as timeline_entry
-
-
-class Request(NamedTuple):
-    """Something a signal handler or the timekeeper asks of the workflow that needs an activity:
-    `kind` (escalate, notify, warn, progress, reassign), who asked, a text (a reason, a notice),
-    and for a reassignment the staff id asked for."""
-
-    kind: str
-    actor: str
-    text: str
-    target: str = ""
 
 
 class Queued(BaseModel):

@@ -16,10 +16,11 @@ with workflow.unsafe.imports_passed_through():
     from models.policy import ScoreThresholds
     from models.status import SurveyState
 
-from workflows import escalation, messages, outbox, steps
-from workflows.case import Case, Recovery, Request
+from workflows import attendant, escalation, messages, outbox, steps
+from workflows.case import Case, Recovery
 from workflows.continuation import rest
 from workflows.policies import SYSTEM
+from workflows.requests import Escalation
 
 Ending = Literal["closed", "reopened", "withdrawn"]
 
@@ -130,10 +131,10 @@ async def recover(case: Case) -> None:
             # in follow-up with the step open until `close_recovery`, `reopen` or `withdraw`.
             await rest(case, settled)
             return
-        # Escalations are walked by one task only (timekeeper.attend), never two at once.
-        case.requests.append(Request("escalate", SYSTEM, "service recovery deadline passed"))
+        # Escalations are walked by one task only (workflows/attendant.py), never two at once.
+        case.requests.append(Escalation(actor=SYSTEM, reason="service recovery deadline passed"))
         # The next deadline belongs to the next owner: wait until the escalation is walked.
-        await workflow.wait_condition(lambda: not case.requests and not case.serving)
+        await workflow.wait_condition(lambda: attendant.settled(case))
         case.survey = case.survey.model_copy(update={"recovery_due_at": None})
 
 

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from models.status import ActionVerdict, InquiryOutcome, InquiryStatus
 
 from workflows import (
+    attendant,
     checkpoint,
     continuation,
     documentation,
@@ -118,7 +119,7 @@ class RegulatedInquiry:
         helpers = [
             applying,
             asyncio.create_task(timekeeper.keep_time(case, lambda: self._finished)),
-            asyncio.create_task(timekeeper.attend(case, lambda: self._finished)),
+            asyncio.create_task(attendant.attend(case, lambda: self._finished)),
         ]
         try:
             await self._lifecycle(case, case.stage if self._continued else None)

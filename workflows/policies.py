@@ -20,16 +20,17 @@ LOCAL_RETRY = RetryPolicy(
 )
 LOCAL_PAUSE = timedelta(minutes=5)
 
-# Writing the audit trail: a few quick attempts, then the workflow holds the events, tells the
-# owner once, and tries again after STORE_PAUSE, for as long as it takes. A store that refuses
-# a row never fails or wedges the inquiry, and nothing documented is dropped.
+# Writing the audit trail: attempts for about two minutes, so a database restart or a short
+# outage is ridden out; then the workflow holds the events, tells the owner once, and tries again
+# after STORE_PAUSE, for as long as it takes. A store that refuses a row never fails or wedges the
+# inquiry, and nothing documented is dropped.
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=6,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=8,
 )
-STORE_PAUSE = timedelta(minutes=15)
+STORE_PAUSE = timedelta(minutes=5)
 # The owner's notice about it: bounded too, since it goes through the same store.
 NOTICE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

@@ -32,7 +32,8 @@ from models.contract import (
 )
 from models.policy import ClockName
 from models.status import DepartmentState, Review
-from workflows.case import OPEN_FOR_WITHDRAWAL, SETTLED, TERMINAL, Case, Request
+from workflows.case import OPEN_FOR_WITHDRAWAL, SETTLED, TERMINAL, Case
+from workflows.requests import Escalation, OwnerNotice, Reassignment
 
 REVIEW_ROLES = {"compliance_reviewer", "senior_reviewer"}
 LEGAL_ROLE = "legal_reviewer"
@@ -118,7 +119,7 @@ def department_result(
             case.needs_info_rounds += 1
             case.sla.pause(CUSTOMER_PAUSES, now, case.policy)
             what = f"{signal.department.value} needs more information from the customer"
-            case.requests.append(Request("notify", actor, what))
+            case.requests.append(OwnerNotice(actor=actor, text=what))
         elif not case.waiting_on_customer():
             case.sla.resume(CUSTOMER_PAUSES, now)
     return None
@@ -145,7 +146,8 @@ def reassign_owner(
     if signal.owner_id == case.owner:
         return "inquiry is already owned by that owner"
     # The roster decides who may own an inquiry: the workflow asks it before anything changes.
-    case.requests.append(Request("reassign", signal.by, signal.reason, signal.owner_id))
+    ask = Reassignment(by=signal.by, reason=signal.reason, staff_id=signal.owner_id)
+    case.requests.append(ask)
     case.record(now, signal.by, "reassignment_requested", {"reason": signal.reason})
     return None
 
@@ -156,7 +158,7 @@ def escalate(case: Case, signal: Escalate, roles: StaffRoles, now: datetime) -> 
     if case.stage in TERMINAL or case.tier is None:
         return "inquiry cannot be escalated at this stage"
     # The escalation path needs the roster and the outbox: the workflow walks it.
-    case.requests.append(Request("escalate", signal.by, signal.reason))
+    case.requests.append(Escalation(actor=signal.by, reason=signal.reason))
     case.record(now, signal.by, "escalation_requested", {"reason": signal.reason})
     return None
 

@@ -1,7 +1,7 @@
 """Faults on the real dev server with a file database and the simulator: the worker process
 killed (SIGKILL) at random points, ten times; the server restarted mid-flight; two workers on
-one queue and one stopping. Afterwards every inquiry has completed, each department saw one case
-per inquiry, and each audit row exists once.
+one queue and one stopping; PostgreSQL out of reach for a minute. Afterwards every inquiry has
+completed, each department saw one case per inquiry, and each audit row exists once.
 
 Each test has a store of its own (SQLite in its folder, its own keys): a killed worker process
 must not share a database file with the rest of the session."""
@@ -31,6 +31,7 @@ from activities.store import list_audit, list_outbox
 from audit.verify import verify_store
 from tests.integration.conftest import Stack
 from tests.integration.helpers import REVIEWER, status_when
+from tests.outage import Outage, postgres_schema
 from tests.support import binary, data_keys, intake, master_key_file, new_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,11 +41,13 @@ ONCE_PER_INQUIRY = ("inquiry_received", "owner_assigned", "resolution_communicat
 
 
 class Store:
-    """A test's own store and keys in `folder`, with a client that reads its payloads."""
+    """A test's own store and keys in `folder` (or at `url`), with a client that reads its
+    payloads."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, url: str | None = None) -> None:
         self.folder = folder
-        self.keys = data_keys(folder)
+        self.url = url or f"sqlite:///{folder / 'inquiries.db'}"
+        self.keys = data_keys(folder, url)
         self.converter = clients.data_converter(self.keys)
 
     @property
@@ -75,7 +78,7 @@ def worker_env(stack: Stack, queue: str, store: Store) -> dict[str, str]:
             "TEMPORAL_ADDRESS": stack.address,
             "TEMPORAL_NAMESPACE": "default",
             "INQUIRY_TASK_QUEUE": queue,
-            "DATABASE_URL": f"sqlite:///{folder / 'inquiries.db'}",
+            "DATABASE_URL": store.url,
             "INQUIRY_MASTER_KEYS_FILE": str(master_key_file(folder)),
             "POLICY_PATH": str(stack.settings.policy_path),
             "METRICS_PORT": "0",
@@ -224,6 +227,34 @@ async def test_the_dev_server_stopped_and_restarted_mid_flight_loses_nothing(
 
     assert [o["stage"] for o in outcomes] == ["closed"] * INQUIRIES
     once_each(store, payloads)
+
+
+async def test_postgresql_unavailable_for_a_minute_loses_nothing(
+    stack: Stack, tmp_path: Path, db_postgres_server_url: str
+) -> None:
+    # The worker reaches PostgreSQL through a proxy that drops every connection and refuses new
+    # ones for a minute; the test reads the store directly.
+    async with postgres_schema(db_postgres_server_url) as direct, Outage(direct) as outage:
+        store = Store(tmp_path, direct)
+        queue = new_id("pg-outage")
+        env = worker_env(stack, queue, store) | {"DATABASE_URL": outage.url}
+        payloads = [intake(new_id("PGDOWN")) for _ in range(INQUIRIES)]
+        async with worker_process(env, tmp_path / "worker.log"):
+            handles = await start_all(await store.client(stack.address), queue, payloads)
+            await asyncio.sleep(0.3)  # mid-flight: registering, triaging, documenting
+            await outage.down()
+            await asyncio.sleep(OUTAGE_S)
+            await outage.up()
+            await asyncio.gather(*(approve_when_ready(h) for h in handles))
+            async with asyncio.timeout(300):
+                outcomes = [await h.result() for h in handles]
+
+        assert outage.dropped > 0  # the outage did cut the worker off
+        assert [o["stage"] for o in outcomes] == ["closed"] * INQUIRIES
+        once_each(store, payloads)
+
+
+OUTAGE_S = 60
 
 
 def free_port() -> int:

@@ -14,7 +14,8 @@ from models.contract import SIGNAL_PAYLOADS, Department, Stage
 from models.status import DepartmentState, SurveyState
 from tests.unit.test_case import NOW, OWNER, at_checkpoint, make_case
 from workflows import views
-from workflows.case import Case, Request
+from workflows.case import Case
+from workflows.requests import Escalation, Reassignment
 from workflows.signals import RULES, actor_of
 
 SSN = "123-45-6789"
@@ -184,7 +185,7 @@ def test_reassignment_asks_the_roster_first_and_refuses_a_no_op() -> None:
     )
     assert send(case, "reassign_owner", owner_id="agent.al", by="lead.lee", reason="leave") is None
     # The roster is asked first (the attendant serves the request); nothing has changed yet.
-    assert case.requests == [Request("reassign", "lead.lee", "leave", "agent.al")]
+    assert case.requests == [Reassignment(by="lead.lee", reason="leave", staff_id="agent.al")]
     assert case.owner == OWNER and len(case.owner_history) == 1
     assert case.pending[-1].action == "reassignment_requested"
 
@@ -247,7 +248,7 @@ def test_escalation_in_a_timed_run_is_left_for_the_escalation_path() -> None:
 
     # the tier moves when the workflow has found the next owner, not in the handler
     assert case.tier == 2
-    assert case.requests == [Request("escalate", "lead.lee", "chased")]
+    assert case.requests == [Escalation(actor="lead.lee", reason="chased")]
     assert case.pending[-1].action == "escalation_requested"
 
 

@@ -14,6 +14,9 @@ from tests.workflows import drive
 from tests.workflows.world import World
 from workflows import policies
 
+# Longer than STORE_RETRY's attempts take (1 + 2 + 4 + ... + 60 s, about two minutes).
+RETRIES = timedelta(minutes=3)
+
 
 async def test_a_refusing_store_holds_the_events_tells_the_owner_once_and_loses_nothing(
     env: WorkflowEnvironment, world: World
@@ -21,7 +24,7 @@ async def test_a_refusing_store_holds_the_events_tells_the_owner_once_and_loses_
     world.store_refuses = True
     handle = await world.start(support.intake())
     await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
-    await env.sleep(timedelta(minutes=2))  # past every retry of the first write
+    await env.sleep(RETRIES)  # past every retry of the first write
 
     held = await drive.wait_for(
         handle, lambda s: s.undocumented_events > 0 and len(world.sent("owner_notice")) > 0,
@@ -34,7 +37,7 @@ async def test_a_refusing_store_holds_the_events_tells_the_owner_once_and_loses_
     assert "audit trail could not be written (StoreError)" in notice.body
     assert "Jordan" not in notice.body and "invoice" not in notice.body
 
-    await env.sleep(policies.STORE_PAUSE * 2)  # still refusing: no second notice
+    await env.sleep((policies.STORE_PAUSE + RETRIES) * 2)  # still refusing: no second notice
     assert len(world.sent("owner_notice")) == 1
     assert world.refused_writes == 3 * policies.STORE_RETRY.maximum_attempts
 
