@@ -297,8 +297,9 @@ def report(
     print(f"duplicated cases     {duplicated_cases}")
     print(f"duplicated audit     {duplicated_rows}")
     print(f"chains not verifying {len(failing)}")
-    shown = ", ".join(f"{s:.1f}s" for s in recovery)
-    print(f"recovery             {shown} (fault to the next documented event)")
+    print("recovery             (fault to the next documented event)")
+    for (what, _), seconds in zip(chaos.faults, recovery, strict=True):
+        print(f"  {what:<19}{seconds:.1f}s")
     bad = len(payloads) - completed + duplicated_cases + duplicated_rows + len(failing)
     return 1 if bad else 0
 

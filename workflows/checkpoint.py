@@ -23,7 +23,8 @@ async def resolve(case: Case) -> None:
     if case.stage not in (Stage.DRAFTING, Stage.AWAITING_COMPLIANCE):
         case.move_to(Stage.DRAFTING, workflow.now())
         case.add_draft(compose_draft(case.departments, case.flags), SYSTEM, workflow.now())
-    while not case.withdrawn:
+    while True:
+        continuation.unless_withdrawn(case)
         draft = case.draft
         assert draft is not None and case.policy is not None
         verdict = case.verdict(draft.version)
@@ -40,7 +41,7 @@ async def resolve(case: Case) -> None:
             await await_compliance(case)
             await continuation.rest(
                 case,
-                lambda v=draft.version: case.withdrawn or case.verdict(v) is not None,  # type: ignore[misc]
+                lambda v=draft.version: case.verdict(v) is not None,  # type: ignore[misc]
             )
 
 
@@ -68,6 +69,4 @@ async def back_to_owner(case: Case, version: int, why: str) -> None:
     if case.revision_asked != version:
         await outbox.to_owner(case, f"{why}; please revise the response")
         case.revision_asked = version
-    await continuation.rest(
-        case, lambda: case.withdrawn or (case.draft is not None and case.draft.version > version)
-    )
+    await continuation.rest(case, lambda: case.draft is not None and case.draft.version > version)

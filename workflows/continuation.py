@@ -1,4 +1,8 @@
-"""Continue-as-new: a long-lived inquiry starts a fresh history now and then, carrying its case.
+"""Where the lifecycle may be interrupted: its rests. A withdrawal ends the lifecycle at its
+next rest (`Withdrawn`), and a long-lived inquiry continues as new from one (`Continue`); work in
+flight (a message being sent, a department being called) is never cut off half-way.
+
+Continue-as-new: a long-lived inquiry starts a fresh history now and then, carrying its case.
 
 Every action, refusal and note adds events, and an inquiry may live for months. When the server
 suggests it (Temporal's history count or size threshold), the run continues as new, but only
@@ -32,6 +36,16 @@ class Continue(Exception):  # noqa: N818 - a signal to unwind, not an error
     """Raised from a rest when the run is to continue as new."""
 
 
+class Withdrawn(Exception):  # noqa: N818 - a signal to unwind, not an error
+    """Raised from a rest, or where a step is about to begin, once the inquiry is withdrawn."""
+
+
+def unless_withdrawn(case: Case) -> None:
+    """Before a step that would tell someone something: not for a withdrawn inquiry."""
+    if case.withdrawn:
+        raise Withdrawn
+
+
 def suggested() -> bool:
     return workflow.info().is_continue_as_new_suggested()
 
@@ -42,21 +56,24 @@ async def rest(
     deadline: datetime | None = None,
     summary: str = "",
     busy: Callable[[], bool] = lambda: False,
+    resumable: bool = True,
 ) -> bool:
     """Wait until `ready` (at most until `deadline`): True if it came, False if the deadline
-    passed. Raises Continue when the run is to continue as new first; the resumed step waits
-    again from the same case, so the deadline is an instant, not a duration."""
+    passed. Raises Withdrawn once the inquiry is withdrawn, and (where the step can be resumed
+    from the case) Continue when the run is to continue as new; the resumed step waits again
+    from the same case, so the deadline is an instant, not a duration."""
 
     def go_on() -> bool:
-        return not busy() and suggested()
+        return resumable and not busy() and suggested()
 
     def woken() -> bool:
-        return ready() or go_on()
+        return case.withdrawn or ready() or go_on()
 
     if deadline is None:
         await workflow.wait_condition(woken)
     else:
         await until(woken, deadline - workflow.now(), summary)
+    unless_withdrawn(case)
     if ready():
         return True
     if go_on():

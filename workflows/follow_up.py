@@ -18,11 +18,11 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import attendant, escalation, messages, outbox, steps
 from workflows.case import Case, Recovery
-from workflows.continuation import rest
+from workflows.continuation import rest, unless_withdrawn
 from workflows.policies import SYSTEM
 from workflows.requests import Escalation
 
-Ending = Literal["closed", "reopened", "withdrawn"]
+Ending = Literal["closed", "reopened"]
 
 
 async def follow_up(case: Case) -> Ending:
@@ -35,15 +35,15 @@ async def follow_up(case: Case) -> Ending:
         case.survey, case.answer, case.reopen_by = None, None, None
         case.recovery = Recovery()
 
-    def interrupted() -> bool:
-        return case.withdrawn or case.reopen_by is not None
+    def reopened() -> bool:
+        return case.reopen_by is not None
 
     def answered() -> bool:
-        return interrupted() or case.answer is not None
+        return reopened() or case.answer is not None
 
     if case.survey is None:
         began = case.stage_since[Stage.FOLLOW_UP]
-        if await rest(case, interrupted, began + policy.survey_delay, "survey delay"):
+        if await rest(case, reopened, began + policy.survey_delay, "survey delay"):
             return ending(case)
         await _send_survey(case)
     # Read afresh after each wait: the answer's handler replaces the survey state.
@@ -56,7 +56,7 @@ async def follow_up(case: Case) -> Ending:
     if not await rest(case, answered, survey.sent_at + policy.survey_window, "survey window"):
         case.record(workflow.now(), SYSTEM, "survey_window_closed", {})
         return "closed"
-    if interrupted() or case.answer is None:
+    if reopened() or case.answer is None:
         return ending(case)
     survey = case.survey
     assert survey is not None
@@ -110,12 +110,13 @@ async def recover(case: Case) -> None:
     assert policy is not None and case.survey is not None
 
     def settled() -> bool:
-        return case.withdrawn or case.reopen_by is not None or not case.recovery_open
+        return case.reopen_by is not None or not case.recovery_open
 
     while True:
         survey = case.survey
         due = survey.recovery_due_at
         if due is None:
+            unless_withdrawn(case)
             due = workflow.now() + policy.recovery_deadline
             case.survey = survey.model_copy(update={"recovery_due_at": due})
             opened = {"alerts": survey.alerts}
@@ -183,8 +184,6 @@ def score_alerts(answer: SurveyResponse, limits: ScoreThresholds | None) -> list
 
 
 def ending(case: Case) -> Ending:
-    if case.withdrawn:
-        return "withdrawn"
     return "reopened" if case.reopen_by is not None else "closed"
 
 

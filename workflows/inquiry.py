@@ -115,16 +115,20 @@ class RegulatedInquiry:
                 "inquiry_received",
                 {"channel": case.intake.channel.value},
             )
-            await self._triage_and_assign(case)
-        helpers = [
-            applying,
-            asyncio.create_task(timekeeper.keep_time(case, lambda: self._finished)),
-            asyncio.create_task(attendant.attend(case, lambda: self._finished)),
-        ]
+        helpers = [applying]
         try:
+            if not self._continued:
+                await self._triage_and_assign(case)
+            # Time and requests are kept from the first clock on (started in triage).
+            helpers += [
+                asyncio.create_task(timekeeper.keep_time(case, lambda: self._finished)),
+                asyncio.create_task(attendant.attend(case, lambda: self._finished)),
+            ]
             await self._lifecycle(case, case.stage if self._continued else None)
         except continuation.Continue:
             await continuation.carry_on(case, inbox)
+        except continuation.Withdrawn:
+            pass  # at its next rest, or before telling anyone more
         case.move_to(Stage.WITHDRAWN if case.withdrawn else Stage.CLOSED, workflow.now())
         if case.policy is not None:
             case.sla.stop_all(workflow.now(), case.policy)
@@ -139,16 +143,16 @@ class RegulatedInquiry:
 
     async def _lifecycle(self, case: Case, resume: Stage | None) -> None:
         """Route, resolve, communicate, follow up; again after a reopen. A continued run
-        resumes at its stage (`resume`): each step picks up from the case where it rested."""
-        while not case.withdrawn:
+        resumes at its stage (`resume`): each step picks up from the case where it rested. A
+        withdrawal ends it at its next rest (continuation.Withdrawn)."""
+        while True:
             if resume not in (Stage.DRAFTING, Stage.AWAITING_COMPLIANCE, Stage.FOLLOW_UP):
                 await routing.route(case)
-            if resume != Stage.FOLLOW_UP and not case.withdrawn:
+            if resume != Stage.FOLLOW_UP:
                 await checkpoint.resolve(case)
-                if not case.withdrawn:
-                    await self._communicate(case)
+                await self._communicate(case)
             resume = None
-            if case.withdrawn or await follow_up.follow_up(case) != "reopened":
+            if await follow_up.follow_up(case) != "reopened":
                 return
             case.reopen(workflow.now())
 
@@ -187,8 +191,6 @@ class RegulatedInquiry:
         policy, triage = await self._policy_and_triage(case)
         case.triaged(triage, policy, workflow.now())
         owner = await ownership.first_owner(case, triage)
-        if owner is None:
-            return  # withdrawn while nobody could own it
         case.assign(owner.owner_id, owner.team, owner.reason, SYSTEM, workflow.now())
         budget = policy.resolution_sla[str(triage.tier)]  # type: ignore[index]
         # The resolution SLA runs from intake, however long the intake took to reach us, and
@@ -197,8 +199,7 @@ class RegulatedInquiry:
         due = case.sla.clocks["resolution"].due_at(policy.business_windows) or (
             case.intake.received_at + budget
         )
-        if case.withdrawn:
-            return  # withdrawn while being triaged: nothing more to tell anyone
+        continuation.unless_withdrawn(case)  # withdrawn while being triaged: tell nobody more
         subject, body = messages.acknowledgement(
             case.intake.inquiry_id,
             owner.owner_id,
@@ -223,6 +224,7 @@ class RegulatedInquiry:
         return policy, triage
 
     async def _communicate(self, case: Case) -> None:
+        continuation.unless_withdrawn(case)
         draft = case.draft
         assert draft is not None
         case.move_to(Stage.COMMUNICATING, workflow.now(), draft_version=draft.version)

@@ -3,7 +3,7 @@
 A team with nobody eligible (an empty or fully excluded roster team) holds the inquiry instead
 of failing it: `assignment_held` is recorded once, the team's manager told, and the roster asked
 again every LOCAL_PAUSE until an edit fixes it, or until the inquiry is withdrawn. Later owners
-come from reassignment (workflows/timekeeper.py) and escalation (workflows/escalation.py)."""
+come from reassignment (workflows/attendant.py) and escalation (workflows/escalation.py)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,15 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import outbox, policies, steps
 from workflows.case import Case
+from workflows.continuation import rest
 from workflows.policies import SYSTEM
-from workflows.timekeeper import until
 
 NO_OWNER = "NoEligibleOwner"
 
 
-async def first_owner(case: Case, triage: TriageResult) -> AssignedOwner | None:
-    """The roster's choice, or None if the inquiry was withdrawn while nobody could own it."""
+async def first_owner(case: Case, triage: TriageResult) -> AssignedOwner:
+    """The roster's choice, once it can make one (Withdrawn if the inquiry is withdrawn while
+    nobody could own it)."""
     held = False
     while True:
         try:
@@ -45,8 +46,9 @@ async def first_owner(case: Case, triage: TriageResult) -> AssignedOwner | None:
             if not held:
                 held = True
                 await _held(case, cause)
-        if await until(lambda: case.withdrawn, policies.LOCAL_PAUSE, "assign owner: retry"):
-            return None
+        # Not a rest to continue as new from: a run resumes only past triage.
+        retry = workflow.now() + policies.LOCAL_PAUSE
+        await rest(case, lambda: False, retry, "assign owner: retry", resumable=False)
 
 
 async def _held(case: Case, cause: ApplicationError) -> None:

@@ -34,16 +34,17 @@ async def route(case: Case) -> None:
         case.sla.start("department", case.policy.department_sla, workflow.now(), case.policy)
     unsent = [d for d, state in case.departments.items() if state.status == "pending"]
     calls = [asyncio.create_task(route_one(case, d)) for d in unsent]
-    await continuation.rest(
-        case,
-        lambda: case.routing_settled() or case.withdrawn,
-        busy=lambda: not all(call.done() for call in calls),
-    )
+    try:
+        await continuation.rest(
+            case, case.routing_settled, busy=lambda: not all(call.done() for call in calls)
+        )
+    finally:
+        # Withdrawn meanwhile, or settled: what is still being routed is not waited for.
+        for call in calls:
+            call.cancel()
+        # Let the cancelled calls finish unwinding here, not after the run has returned.
+        await asyncio.gather(*calls, return_exceptions=True)
     case.sla.stop("department", workflow.now(), case.policy)
-    for call in calls:
-        call.cancel()
-    # Let the cancelled calls finish unwinding here, not after the run has returned.
-    await asyncio.gather(*calls, return_exceptions=True)
 
 
 async def route_one(case: Case, department: Department) -> None:
@@ -79,8 +80,8 @@ async def route_one(case: Case, department: Department) -> None:
             summary=f"route to {department.value}",
         )
     except ActivityError as err:
-        if case.withdrawn or isinstance(err.cause, CancelledError):
-            return  # cancelled because the inquiry was withdrawn: no routing failure to report
+        if isinstance(err.cause, CancelledError):
+            return  # routing ended (withdrawn, or the SLA passed): no failure to report
         if case.departments[department].status in SETTLED:
             return  # the department SLA passed first and marked it overdue; the owner knows
         # A refusal or a protocol fault is the owner's to resolve, never a failed workflow.

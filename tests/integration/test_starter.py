@@ -79,6 +79,20 @@ async def test_bad_input_is_named_and_nothing_is_sent(
     assert code == 2
     assert "note is required" in capsys.readouterr().err
 
+    # Past Temporal's 2 MiB payload limit: refused here, by the field's bound, never sent.
+    huge = intake()
+    huge["body"] = "x" * (3 * 1024 * 1024)
+    bad.write_text(json.dumps(huge))
+    code, out = await run(stack, "start", str(bad))
+    assert code == 2 and out == ""
+    assert "body: String should have at most 20000 characters" in capsys.readouterr().err
+    code, _ = await run(stack, "note", huge["inquiry_id"], "--author", REVIEWER,
+                        "--text", huge["body"])  # fmt: skip
+    assert code == 2
+    assert "text: String should have at most 20000 characters" in capsys.readouterr().err
+    started = stack.client.list_workflows(f"WorkflowId = 'inquiry-{huge['inquiry_id']}'")
+    assert [w async for w in started] == []
+
 
 async def test_unknown_inquiry_is_a_readable_error(
     stack: Stack, capsys: pytest.CaptureFixture[str]

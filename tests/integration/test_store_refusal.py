@@ -42,7 +42,7 @@ async def test_a_store_refusing_the_audit_rows_leaves_the_inquiry_running_and_te
                 s.undocumented_events > 0
                 and any(m.kind == "owner_notice" for m in outbox(stack, inquiry_id))
             ),
-            timeout_s=90,
+            timeout_s=240,  # STORE_RETRY gives up after about two minutes
         )
 
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING

@@ -39,28 +39,30 @@ async def start_test_server(keys: DataKeys | None) -> WorkflowEnvironment:
     With `keys`, clients and workers use the project's encrypting converter. Without, payloads
     stay plain: only for recording replay histories, which must replay without this run's keys
     (encryption changes payload bytes, never the workflow's commands)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=clients.data_converter(keys) if keys else pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"),
+    return await with_search_attributes(
+        await WorkflowEnvironment.start_time_skipping(
+            data_converter=clients.data_converter(keys) if keys else pydantic_data_converter,
+            test_server_existing_path=binary("temporal-test-server"),
+        )
     )
-    try:
-        await register_search_attributes(env)
-    except BaseException:
-        await env.shutdown()
-        raise
-    return env
 
 
 async def start_dev_server(suggest_continue_as_new_after: int) -> WorkflowEnvironment:
     """A dev server (plain payloads, for recording) that suggests continue-as-new after the given
     number of history events; Temporal's default is 4 096."""
     limit = f"limit.historyCount.suggestContinueAsNew={suggest_continue_as_new_after}"
-    env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        dev_server_existing_path=binary("temporal"),
-        dev_server_log_level="error",
-        dev_server_extra_args=["--dynamic-config-value", limit],
+    return await with_search_attributes(
+        await WorkflowEnvironment.start_local(
+            data_converter=pydantic_data_converter,
+            dev_server_existing_path=binary("temporal"),
+            dev_server_log_level="error",
+            dev_server_extra_args=["--dynamic-config-value", limit],
+        )
     )
+
+
+async def with_search_attributes(env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """`env` with the contract's search attributes registered (shut down if that fails)."""
     try:
         await register_search_attributes(env)
     except BaseException:
