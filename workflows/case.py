@@ -124,6 +124,9 @@ class Case(BaseModel):
     serving: bool = Field(default=False, exclude=True)
     writing: bool = Field(default=False, exclude=True)
     continuing: bool = Field(default=False, exclude=True)
+    # Of this run only: the lifecycle waits on people or time (a rest, a held step's pause), so
+    # what has been recorded is written now, in one batch (workflows/documentation.py).
+    idle: bool = Field(default=False, exclude=True)
 
     # --- writing it down -----------------------------------------------------------------
 

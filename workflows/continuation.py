@@ -69,10 +69,14 @@ async def rest(
     def woken() -> bool:
         return case.withdrawn or ready() or go_on()
 
-    if deadline is None:
-        await workflow.wait_condition(woken)
-    else:
-        await until(woken, deadline - workflow.now(), summary)
+    case.idle = True
+    try:
+        if deadline is None:
+            await workflow.wait_condition(woken)
+        else:
+            await until(woken, deadline - workflow.now(), summary)
+    finally:
+        case.idle = False
     unless_withdrawn(case)
     if ready():
         return True

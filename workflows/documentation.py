@@ -28,9 +28,11 @@ async def document(case: Case, drained: Callable[[], bool]) -> None:
     visible: dict[str, Any] = {}
     told = False
     while True:
-        # No new batch while the run continues as new: what is pending is carried.
+        # A batch when the lifecycle comes to wait (on people, on time, on a held step): the
+        # events of a busy stretch go in one write. None while the run continues as new: what
+        # is pending is carried.
         await workflow.wait_condition(
-            lambda: (bool(case.pending) and not case.continuing) or drained()
+            lambda: (bool(case.pending) and case.idle and not case.continuing) or drained()
         )
         if not case.pending:
             return

@@ -132,6 +132,7 @@ class RegulatedInquiry:
         case.move_to(Stage.WITHDRAWN if case.withdrawn else Stage.CLOSED, workflow.now())
         if case.policy is not None:
             case.sla.stop_all(workflow.now(), case.policy)
+        case.idle = True  # the lifecycle is over: what it recorded is written now
         self._finished = True
         await asyncio.gather(*helpers)
         # Actions still being checked finish (and are documented) before the trail closes.

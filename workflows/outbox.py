@@ -96,6 +96,7 @@ async def send(case: Case, message: OutboxMessage, retry: RetryPolicy | None = N
     else:
         try:
             receipt = await steps.persist(
+                case,
                 call,
                 pause=policies.DELIVERY_PAUSE,
                 summary=summary,

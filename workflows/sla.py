@@ -20,20 +20,16 @@ from workflows.clocks import Clock
 class Sla(Model):
     clocks: dict[str, Clock] = Field(default_factory=dict)
     breaches: list[str] = Field(default_factory=list)
-    # Bumped on every change, so the timekeeper knows to look again.
-    version: int = 0
 
     def start(
         self, name: ClockName, budget: timedelta, now: datetime, policy: ResolvedPolicy
     ) -> None:
         self.clocks[name] = Clock.start(name, budget, now, business=name in policy.business_clocks)
-        self.version += 1
 
     def stop(self, name: ClockName, now: datetime, policy: ResolvedPolicy) -> None:
         clock = self.clocks.get(name)
         if clock is not None and not clock.stopped:
             clock.stop(now, policy.business_windows)
-            self.version += 1
 
     def stop_all(self, now: datetime, policy: ResolvedPolicy) -> None:
         for name, clock in self.clocks.items():
@@ -45,14 +41,12 @@ class Sla(Model):
             clock = self.clocks.get(name)
             if clock is not None and clock.running:
                 clock.pause(now, policy.business_windows)
-                self.version += 1
 
     def resume(self, names: tuple[ClockName, ...], now: datetime) -> None:
         for name in names:
             clock = self.clocks.get(name)
             if clock is not None and clock.paused:
                 clock.resume(now)
-                self.version += 1
 
     def next_mark(self, policy: ResolvedPolicy) -> tuple[Clock, datetime, float | None] | None:
         """The earliest warning (a share) or breach (None) still to come over running clocks;
@@ -66,12 +60,10 @@ class Sla(Model):
 
     def warned(self, clock: Clock, share: float) -> None:
         clock.warned.append(share)
-        self.version += 1
 
     def breached(self, clock: Clock) -> None:
         clock.breached = True
         self.breaches.append(clock.name)
-        self.version += 1
 
     def deadlines(self, now: datetime, policy: ResolvedPolicy) -> list[Deadline]:
         return [clock.deadline(now, policy.business_windows) for clock in self.clocks.values()]

@@ -24,6 +24,7 @@ R = TypeVar("R")
 
 
 async def persist(
+    case: Case,
     call: Callable[[], Awaitable[R]],
     *,
     pause: timedelta,
@@ -40,7 +41,11 @@ async def persist(
             if not held:
                 held = True
                 await on_held(cause_of(err))
-            await workflow.sleep(pause, summary=f"{summary}: retry pause")
+            case.idle = True  # the trail is written while the step is held
+            try:
+                await workflow.sleep(pause, summary=f"{summary}: retry pause")
+            finally:
+                case.idle = False
 
 
 async def local(case: Case, activity: Callable[[Any, A], Awaitable[R]], arg: A, summary: str) -> R:
@@ -60,7 +65,7 @@ async def local(case: Case, activity: Callable[[Any, A], Awaitable[R]], arg: A, 
         )
         return result
 
-    return await persist(call, pause=policies.LOCAL_PAUSE, summary=summary, on_held=held)
+    return await persist(case, call, pause=policies.LOCAL_PAUSE, summary=summary, on_held=held)
 
 
 def cause_of(err: ActivityError) -> str:

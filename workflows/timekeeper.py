@@ -9,7 +9,7 @@ workflows/attendant.py: the timekeeper never waits on an activity.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -39,31 +39,38 @@ async def until(ready: Callable[[], bool], timeout: timedelta, summary: str) -> 
 
 async def keep_time(case: Case, finished: Callable[[], bool]) -> None:
     """Records warnings and breaches as they fall due and queues what they call for; it never
-    waits on an activity, so an outbox outage cannot hold up a breach."""
+    waits on an activity, so an outbox outage cannot hold up a breach. One timer, re-armed only
+    when the earliest mark moves (a clock started, paused, resumed or stopped can leave it)."""
+    assert case.policy is not None
+    policy = case.policy
+
+    def earliest() -> tuple[str, datetime, float | None] | None:
+        mark = case.sla.next_mark(policy)
+        return None if mark is None else (mark[0].name, mark[1], mark[2])
+
     while not finished():
-        assert case.policy is not None
-        mark = case.sla.next_mark(case.policy)
-        changed = _changed(case, case.sla.version, finished)
+        mark = earliest()
+
+        def moved(mark: tuple[str, datetime, float | None] | None = mark) -> bool:
+            return earliest() != mark or finished()
+
         if mark is None:
-            await workflow.wait_condition(changed)
+            await workflow.wait_condition(moved)
             continue
-        clock, at, share = mark
+        name, at, share = mark
         label = "breach" if share is None else f"{share:.0%} warning"
-        if await until(changed, at - workflow.now(), f"{clock.name} SLA {label}"):
+        if await until(moved, at - workflow.now(), f"{name} SLA {label}"):
             continue
         # What landed in the same activation as the timer runs first (conditions are checked
         # only once nothing else is ready): a resolution sent just in time stops its clock.
         await workflow.wait_condition(lambda: True)
-        if changed():
+        if moved():
             continue
+        clock = case.sla.clocks[name]
         if share is None:
             breach(case, clock)
         else:
             warn(case, clock, share)
-
-
-def _changed(case: Case, version: int, finished: Callable[[], bool]) -> Callable[[], bool]:
-    return lambda: case.sla.version != version or finished()
 
 
 def warn(case: Case, clock: Clock, share: float) -> None:

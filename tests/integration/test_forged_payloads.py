@@ -70,7 +70,9 @@ async def test_forged_and_borrowed_ciphertext_is_refused_and_the_inquiry_carries
         ("add_note", borrowed),
     ):
         await raw_signal(stack, mine.id, name, payload)
-    status = await status_when(mine, lambda s: len(s.refused_signals) == 3)
+    status = await status_when(
+        mine, lambda s: len(s.refused_signals) == 3 and s.undocumented_events == 0
+    )
 
     assert status.notes == 0
     assert marker not in json.dumps(status.model_dump(mode="json"))

@@ -129,7 +129,10 @@ async def test_the_attack_through_the_raw_cli_fails_at_every_step(
         stack, "workflow", "signal", "--workflow-id", handle.id, "--name", "withdraw",
         "--input", json.dumps({"by": "mallory", "reason": "gone"}),
     )  # fmt: skip
-    after = await status_when(handle, lambda s: len(s.refused_signals) == len(verdicts) + 1)
+    after = await status_when(
+        handle,  # every refusal recorded, and written to the audit trail
+        lambda s: len(s.refused_signals) == len(verdicts) + 1 and s.undocumented_events == 0,
+    )
 
     assert (after.stage, after.owner) == ("awaiting_compliance", before.owner)
     assert after.draft is not None and after.draft.version == before.draft.version

@@ -39,7 +39,7 @@ async def test_an_update_answers_whether_the_action_counted_and_a_refusal_is_rec
     assert refused.reason and "nobody" not in refused.reason
     assert malformed.accepted is False and "text" in (malformed.reason or "")
     assert (counted.accepted, counted.reason) == (True, None)
-    status = await status_when(handle, lambda s: s.notes == 1)
+    status = await status_when(handle, lambda s: s.notes == 1 and s.undocumented_events == 0)
     assert [r.signal for r in status.refused_signals] == ["compliance_decision", "add_note"]
     refusals = [r for r in audit(stack, payload["inquiry_id"]) if r.action == "signal_refused"]
     assert len(refusals) == 2
