@@ -6,7 +6,8 @@ Starts its own Temporal dev server, department simulator and worker (all on loop
 temporary folder), runs the given number of inquiries concurrently from intake to closed (each
 approved by a reviewer as soon as it awaits compliance), and prints figures: throughput, time
 to the compliance checkpoint and to closure (p50 / p95 / max), history events and bytes per
-inquiry, and the process's peak memory. Nothing here asserts: compare the figures between changes.
+inquiry, billable actions per inquiry (bench/costs.py), and the process's peak memory. Nothing
+here asserts: compare the figures between changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 import clients  # noqa: E402
+from bench import costs  # noqa: E402
 from models.contract import Department  # noqa: E402
 from models.settings import Settings  # noqa: E402
 from models.status import InquiryOutcome, InquiryStatus  # noqa: E402
@@ -36,7 +39,9 @@ from worker import running_worker  # noqa: E402
 REVIEWER = "reviewer.rita"
 
 
-async def one_inquiry(env: WorkflowEnvironment, queue: str) -> tuple[float, float, int, int]:
+async def one_inquiry(
+    env: WorkflowEnvironment, queue: str
+) -> tuple[float, float, int, int, Counter[str]]:
     # One second of follow-up instead of a week, through the contract's own overrides.
     quick = {"survey_delay": "PT1S", "survey_reminder": "PT1S", "survey_window": "PT1S"}
     payload = intake(new_id("BENCH"), policy=quick)
@@ -58,7 +63,8 @@ async def one_inquiry(env: WorkflowEnvironment, queue: str) -> tuple[float, floa
     await handle.result()  # after one second of follow-up
     closed = time.perf_counter() - began
     history = await handle.fetch_history()
-    return held, closed, len(history.events), sum(e.ByteSize() for e in history.events)
+    events = list(history.events)
+    return held, closed, len(events), sum(e.ByteSize() for e in events), costs.actions(events)
 
 
 def spread(values: list[float]) -> str:
@@ -88,7 +94,7 @@ async def main(inquiries: int, concurrency: int, latency: float) -> None:
             async with running_worker(env.client, settings):
                 gate = asyncio.Semaphore(concurrency)
 
-                async def bounded() -> tuple[float, float, int, int]:
+                async def bounded() -> tuple[float, float, int, int, Counter[str]]:
                     async with gate:
                         return await one_inquiry(env, settings.task_queue)
 
@@ -106,6 +112,12 @@ async def main(inquiries: int, concurrency: int, latency: float) -> None:
     print(f"history events       mean {statistics.mean(r[2] for r in results):.0f} per inquiry")
     kib = statistics.mean(r[3] for r in results) / 1024
     print(f"history size         mean {kib:.1f} KiB per inquiry (events as stored)")
+    spent: Counter[str] = sum((r[4] for r in results), Counter())
+    kinds = ", ".join(f"{kind} {n / inquiries:.1f}" for kind, n in spent.most_common())
+    print(
+        f"billable actions     mean {spent.total() / inquiries:.1f} per inquiry ({kinds}; "
+        "counting rules: bench/costs.py)"
+    )
     print(f"peak memory (RSS)    {peak_mib:.0f} MiB (worker, simulator and client in one process)")
 
 
