@@ -73,10 +73,6 @@ class Inbox:
         return await verdict
 
     @property
-    def idle(self) -> bool:
-        return not self.busy and not self.case.inbox
-
-    @property
     def settled_for_continuing(self) -> bool:
         """Nothing in flight, no Update waiting, and what is queued small enough to carry."""
         return not self.busy and not self.waiting and self.queued_bytes <= CARRY_BUDGET
