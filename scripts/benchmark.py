@@ -1,132 +1,149 @@
-"""Benchmark: how fast and how heavy inquiries are, end to end, on the real stack.
+"""Benchmark: the real inquiry beside the ceiling workflow, on one stack, in one run.
 
-    .venv/bin/python scripts/benchmark.py [--inquiries 50] [--concurrency 20] [--latency 0]
+    .venv/bin/python scripts/benchmark.py [--inquiries 200] [--concurrency 20] [--json FILE]
+    .venv/bin/python scripts/benchmark.py --parked 1000 [--bounded-cache 200]
 
-Starts its own Temporal dev server, department simulator and worker (all on loopback, in a
-temporary folder), runs the given number of inquiries concurrently from intake to closed (each
-approved by a reviewer as soon as it awaits compliance), and prints figures: throughput, time
-to the compliance checkpoint and to closure (p50 / p95 / max), history events and bytes per
-inquiry, billable actions per inquiry (bench/costs.py), and the process's peak memory. Nothing
-here asserts: compare the figures between changes.
+Starts the development stack (scripts/devstack.py: a Temporal dev server on a file SQLite, the
+department simulator answering inline at zero latency, the worker, in a temporary folder) and a
+second worker process for the ceiling (bench/ceiling.py) with the same settings. Runs the
+ceiling, then the inquiry, then the ceiling again, so drift between the first and last shows,
+each `--inquiries` times at `--concurrency`, playing the intake system, the reviewer and the
+customer through the contract (bench/drive.py). Prints a table (bench/report.py) and writes
+the figures as JSON. Billable actions are counted from the histories by the rules in
+bench/costs.py. Nothing here asserts: the figures are for comparing changes, and BENCHMARKS.md
+keeps the last ones.
+
+`--parked N` instead leaves N inquiries waiting at `awaiting_compliance` and reports the
+worker's memory with the default cache and with `--bounded-cache`, the visibility query a
+reviewer's queue runs, and how long one approval takes to show on the oldest and newest
+(bench/parked.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
-import statistics
+import json
+import os
+import platform
+import socket
 import sys
 import tempfile
-import time
-from collections import Counter
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
+import devstack  # noqa: E402  (scripts/, next to this file)
+from temporalio.client import Client  # noqa: E402
 
-import clients  # noqa: E402
-from bench import costs  # noqa: E402
-from models.contract import Department  # noqa: E402
-from models.settings import Settings  # noqa: E402
-from models.status import InquiryOutcome, InquiryStatus  # noqa: E402
-from simulator.temporal_signaller import TemporalSignaller  # noqa: E402
-from simulator.testing import serve_simulator  # noqa: E402
-from tests.support import binary, data_keys, intake, master_key_file, new_id  # noqa: E402
-from worker import running_worker  # noqa: E402
-
-REVIEWER = "reviewer.rita"
+from bench import drive, parked, report  # noqa: E402
+from bench.ceiling import QUEUE as CEILING_QUEUE  # noqa: E402
+from models.contract import workflow_id_for  # noqa: E402
+from tests.support import intake, new_id  # noqa: E402
 
 
-async def one_inquiry(
-    env: WorkflowEnvironment, queue: str
-) -> tuple[float, float, int, int, Counter[str]]:
-    # One second of follow-up instead of a week, through the contract's own overrides.
-    quick = {"survey_delay": "PT1S", "survey_reminder": "PT1S", "survey_window": "PT1S"}
-    payload = intake(new_id("BENCH"), policy=quick)
-    began = time.perf_counter()
-    handle = await env.client.start_workflow(
-        "RegulatedInquiry", payload, id=f"inquiry-{payload['inquiry_id']}", task_queue=queue,
-        result_type=InquiryOutcome,
-    )  # fmt: skip
-    while True:
-        try:
-            status = await handle.query("status", result_type=InquiryStatus)
-            if status.stage == "awaiting_compliance":
-                break
-        except Exception:  # noqa: BLE001 - not queryable until its first task ran
-            pass
-        await asyncio.sleep(0.05)
-    held = time.perf_counter() - began
-    await handle.signal("compliance_decision", {"reviewer_id": REVIEWER, "decision": "approve"})
-    await handle.result()  # after one second of follow-up
-    closed = time.perf_counter() - began
-    history = await handle.fetch_history()
-    events = list(history.events)
-    return held, closed, len(events), sum(e.ByteSize() for e in events), costs.actions(events)
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((devstack.HOST, 0))
+        return int(sock.getsockname()[1])
 
 
-def spread(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return f"p50 {statistics.median(ordered):6.3f}s  p95 {p95:6.3f}s  max {ordered[-1]:6.3f}s"
+def quick_intake() -> dict[str, Any]:
+    return intake(new_id("BENCH"), policy=drive.QUICK)
 
 
-async def main(inquiries: int, concurrency: int, latency: float) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        keys = data_keys(Path(folder))
-        env = await WorkflowEnvironment.start_local(
-            data_converter=clients.data_converter(keys),
-            dev_server_existing_path=binary("temporal"),
-            dev_server_log_level="error",
+async def compare(stack: devstack.Stack, client: Client, args: argparse.Namespace) -> Any:
+    ceiling_proc = await stack.spawn(
+        "ceiling", [sys.executable, "-m", "bench.ceiling"], devstack.child_env(stack)
+    )
+    await stack.until(ceiling_proc.ready.wait(), devstack.WORKER_UP_S, "The ceiling worker")
+    ceiling = drive.Kind(
+        "ceiling", "CeilingInquiry", CEILING_QUEUE, ceiling_proc.proc.pid, lambda i: f"ceiling-{i}"
+    )
+    inquiry = drive.Kind(
+        "inquiry", "RegulatedInquiry", "regulated-inquiries", pid(stack, "worker"), workflow_id_for
+    )
+    figures = []
+    for kind in (ceiling, inquiry, ceiling):
+        say(f"{kind.name}: {args.inquiries} inquiries at concurrency {args.concurrency}")
+        run = await drive.phase(
+            client,
+            kind,
+            inquiries=args.inquiries,
+            concurrency=args.concurrency,
+            server_pid=pid(stack, "temporal"),
+            server_db=args.data_dir / "temporal.db",
+            poll_s=args.poll,
+            make_intake=quick_intake,
         )
-        async with env, serve_simulator(TemporalSignaller.using(env.client)) as sim:
-            for department in Department:
-                sim.desk.configure(department, latency_s=latency)
-            settings = Settings.model_validate(
-                {
-                    "DATABASE_URL": f"sqlite:///{folder}/inquiries.db",
-                    "INQUIRY_MASTER_KEYS_FILE": str(master_key_file(Path(folder))),
-                    **sim.department_env(),
-                }
-            )
-            async with running_worker(env.client, settings):
-                gate = asyncio.Semaphore(concurrency)
-
-                async def bounded() -> tuple[float, float, int, int, Counter[str]]:
-                    async with gate:
-                        return await one_inquiry(env, settings.task_queue)
-
-                began = time.perf_counter()
-                results = await asyncio.gather(*(bounded() for _ in range(inquiries)))
-                took = time.perf_counter() - began
-
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"inquiries            {inquiries} (concurrency {concurrency}, latency {latency}s)")
-    print(
-        f"wall time            {took:.2f}s  ->  {inquiries / took:.1f} inquiries/s intake to closed"
-    )
-    print(f"to checkpoint        {spread([r[0] for r in results])}")
-    print(f"to closed            {spread([r[1] for r in results])} (incl. 1 s follow-up)")
-    print(f"history events       mean {statistics.mean(r[2] for r in results):.0f} per inquiry")
-    kib = statistics.mean(r[3] for r in results) / 1024
-    print(f"history size         mean {kib:.1f} KiB per inquiry (events as stored)")
-    spent: Counter[str] = sum((r[4] for r in results), Counter())
-    kinds = ", ".join(f"{kind} {n / inquiries:.1f}" for kind, n in spent.most_common())
-    print(
-        f"billable actions     mean {spent.total() / inquiries:.1f} per inquiry ({kinds}; "
-        "counting rules: bench/costs.py)"
-    )
-    print(f"peak memory (RSS)    {peak_mib:.0f} MiB (worker, simulator and client in one process)")
+        figures.append(run.figures())
+    first, project, last = figures
+    print(report.table(first, project, last))
+    print()
+    for f in (first, project):
+        print(report.spending(f))
+    return {"phases": figures, "ratios": report.ratios(first, project, last)}
 
 
-if __name__ == "__main__":
+def pid(stack: devstack.Stack, name: str) -> int:
+    return next(c.proc.pid for c in stack.children if c.name == name)
+
+
+def say(message: str) -> None:
+    print(f"[benchmark] {message}", file=sys.stderr, flush=True)
+
+
+async def main(args: argparse.Namespace) -> int:
+    # The department systems answer at once: the benchmark measures the orchestration.
+    os.environ |= {"SIMULATOR_MODE": "inline", "SIMULATOR_LATENCY_S": "0"}
+    with tempfile.TemporaryDirectory(prefix="benchmark-") as folder:
+        args.data_dir = Path(folder)
+        ports = ["--data-dir", folder]
+        for flag, *_ in devstack.PORTS:
+            ports += [flag, str(free_port())]
+        stack = devstack.Stack(devstack.parse_args(ports))
+        with open(Path(folder) / "stack.log", "w") as log:
+            stack.relay_to = log
+            try:
+                client = await devstack.start(stack)
+                if args.parked:
+                    result = await parked.measure(stack, client, args, quick_intake)
+                else:
+                    result = await compare(stack, client, args)
+            except (devstack.Halted, devstack.StartupFailed) as exc:
+                say(f"the stack failed: {stack.failure or exc}; its log: {log.name}")
+                return 1
+            finally:
+                await stack.stop_all()
+    result["machine"] = {
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    result["settings"] = {k: v for k, v in vars(args).items() if k not in ("data_dir", "json")}
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    say(f"figures written to {args.json} ({os.cpu_count()} cores)")
+    return 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--inquiries", type=int, default=50)
+    parser.add_argument("--inquiries", type=int, default=200, help="per phase (default 200)")
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds each department takes")
-    args = parser.parse_args()
-    asyncio.run(main(args.inquiries, args.concurrency, args.latency))
+    parser.add_argument(
+        "--poll", type=float, default=0.05, help="seconds between a player's status queries"
+    )
+    parser.add_argument("--json", type=Path, default=Path("benchmark.json"))
+    parser.add_argument("--parked", type=int, default=0, help="leave N inquiries awaiting approval")
+    parser.add_argument(
+        "--bounded-cache", type=int, default=200, help="the bounded worker cache for --parked"
+    )
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse_args())))

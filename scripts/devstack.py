@@ -21,7 +21,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project's modules live one folder up
@@ -46,6 +46,7 @@ STOP_GRACE_S = {"worker": 40.0, "simulator": 10.0, "codec": 10.0, "temporal": 15
 CODEC_UP_S = 20.0
 DEV_OPERATOR_TOKEN = "codec-operator-token"  # in the data folder: the dev operator's token
 WORKER_READY = "worker polling task queue"
+WORKER_CMD = [sys.executable, "worker.py"]
 PORTS = (
     ("--port", "DEVSTACK_PORT", 7233, "Temporal"),
     ("--ui-port", "DEVSTACK_UI_PORT", 8233, "Temporal UI"),
@@ -72,6 +73,7 @@ class Child:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     quiet: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    retired: bool = False  # stopped on purpose while the stack runs on
 
 
 @dataclass
@@ -86,6 +88,7 @@ class Stack:
     )
     failure: str | None = None
     stopping: bool = False
+    relay_to: TextIO = field(default_factory=lambda: sys.stdout)  # the children's output
 
     @property
     def address(self) -> str:
@@ -146,6 +149,18 @@ class Stack:
         self.children.append(child)
         return child
 
+    async def restart_worker(self, env: dict[str, str]) -> int:
+        """Stop the worker, start it again with `env` over the stack's environment; its pid."""
+        old = next(c for c in self.children if c.name == "worker" and not c.retired)
+        old.retired = True
+        old.proc.terminate()
+        await asyncio.wait_for(old.proc.wait(), STOP_GRACE_S["worker"])
+        await asyncio.gather(*old.tasks)
+        self.children.remove(old)
+        new = await self.spawn("worker", WORKER_CMD, child_env(self) | env)
+        await self.until(new.ready.wait(), WORKER_UP_S, "The worker")
+        return new.proc.pid
+
     async def _relay(self, child: Child) -> None:
         assert child.proc.stdout is not None
         async for raw in child.proc.stdout:
@@ -153,11 +168,11 @@ class Stack:
             if WORKER_READY in line:
                 child.ready.set()
             if not (child.quiet and any(noise in line for noise in SHUTDOWN_NOISE)):
-                print(f"[{child.name}] {line}", flush=True)
+                print(f"[{child.name}] {line}", file=self.relay_to, flush=True)
 
     async def _watch(self, child: Child) -> None:
         code = await child.proc.wait()
-        if not self.stopping and self.failure is None:
+        if not (self.stopping or child.retired) and self.failure is None:
             self.failure = f"{child.name} exited with code {code}"
             self.halt.set()
 
@@ -169,7 +184,7 @@ class Stack:
             if child.proc.returncode is None:
                 child.proc.terminate()
                 try:
-                    await asyncio.wait_for(child.proc.wait(), STOP_GRACE_S[child.name])
+                    await asyncio.wait_for(child.proc.wait(), STOP_GRACE_S.get(child.name, 10.0))
                 except TimeoutError:
                     say(f"{child.name} did not stop in time; killing it")
                     child.proc.kill()
@@ -262,7 +277,7 @@ async def start(stack: Stack) -> Client:
     await stack.until(
         poll(lambda: health(f"{stack.simulator_url}/health")), SIMULATOR_UP_S, "The simulator"
     )
-    worker = await stack.spawn("worker", [sys.executable, "worker.py"], child_env(stack))
+    worker = await stack.spawn("worker", WORKER_CMD, child_env(stack))
     await stack.until(worker.ready.wait(), WORKER_UP_S, "The worker")
     dev_operator_token(stack, env)
     await stack.spawn("codec", [sys.executable, "codec_server.py"], child_env(stack))
