@@ -26,11 +26,11 @@ from activities.config_files import ConfigError
 from activities.db import make_engine
 from activities.departments import DepartmentActivities
 from activities.identity import IdentityActivities, survey_secrets
+from activities.intake import IntakeActivities
 from activities.messaging import DeliveryAdapter, LoggingDelivery, MessagingActivities
 from activities.migrations import migrate
 from activities.roster import RosterActivities
 from activities.store import OwnerLoad, StoreActivities
-from activities.surveys import SurveyActivities
 from activities.triage import TriageActivities
 from audit.checkpoints import periodic_checkpoints
 from encryption import DataKeys, KeyConfigError
@@ -38,6 +38,7 @@ from encryption.pseudonyms import Pseudonyms
 from identity.verifier import Verifier
 from models.settings import Settings
 from workflows.inquiry import RegulatedInquiry
+from workflows.runner import workflow_runner
 
 log = logging.getLogger("regulated_inquiries.worker")
 
@@ -51,7 +52,6 @@ def activities_for(
     """Every activity this worker runs, built with the clients it needs."""
     keys = DataKeys(engine, settings.load_master_keys())
     store = StoreActivities(engine, Pseudonyms(keys))
-    surveys = SurveyActivities(engine)
     triage = TriageActivities(settings.triage_rules_path, settings.policy_path)
     roster = RosterActivities(settings.roster_path, OwnerLoad(engine))
     verifier = Verifier(settings.issuer, settings.issuer_keys(), settings.department_secret)
@@ -63,19 +63,15 @@ def activities_for(
         require_signed=settings.signed_actions_required,
     )
     departments = DepartmentActivities(http, settings)
-    messaging = MessagingActivities(engine, delivery)
+    messaging = MessagingActivities(engine, delivery, identity.sign_survey_ref)
+    intake = IntakeActivities(store, triage, roster)
     return [
-        store.register_inquiry,
+        intake.take_in,
         store.record_events,
-        surveys.record_survey,
-        triage.resolve_policy,
-        triage.triage_inquiry,
         roster.assign_owner,
         roster.find_owner,
-        roster.load_reviewers,
         roster.escalation_contacts,
         identity.verify_actors,
-        identity.sign_survey_ref,
         departments.route_to_department,
         messaging.send_message,
     ]
@@ -107,6 +103,7 @@ async def running_worker(
             activities=activities_for(settings, engine, http, delivery or LoggingDelivery()),
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
             max_cached_workflows=settings.max_cached_workflows,
+            workflow_runner=workflow_runner(),
         )
         async with (
             worker,

@@ -1,6 +1,7 @@
 """Who is acting: `verify_actors` says who sends an action, proven or not, and what the roster
 lets them do; every staff action, department result and survey answer passes it before the
-workflow's rules. `sign_survey_ref` signs the reference a survey message carries.
+workflow's rules. `sign_survey_ref` signs the reference a survey message carries, inside the
+send (activities/messaging.py), so the reference never enters the workflow's history.
 
 The mode is the worker's configuration, read here and never in the workflow: with signed
 actions required (REQUIRE_SIGNED_ACTIONS, implied by INQUIRY_ENV=production) an action without
@@ -105,7 +106,6 @@ class IdentityActivities:
             }
         )
 
-    @activity.defn(name="sign_survey_ref")
     async def sign_survey_ref(self, input: SurveyRefInput) -> str:
         secret = await self._survey_secret(input.workflow_id)
         return survey_reference(

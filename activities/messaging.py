@@ -16,6 +16,7 @@ Errors:
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -26,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.db import in_store
 from activities.store import insert_ignoring_duplicates
-from models.activities import MessageReceipt, OutboxMessage
+from models.activities import SURVEY_REF_SLOT, MessageReceipt, OutboxMessage, SurveyRefInput
 from models.store import OutboxRecord
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,11 @@ class LoggingDelivery:
 
 def enqueue_message(*, session: Session, message: OutboxMessage, now: datetime) -> MessageReceipt:
     """Write `message` as queued unless its key is in the outbox; return the stored state."""
-    row = {**message.model_dump(mode="python"), "status": "queued", "created_at": now}
+    row = {
+        **message.model_dump(mode="python", exclude={"survey"}),
+        "status": "queued",
+        "created_at": now,
+    }
     insert_ignoring_duplicates(session=session, model=OutboxRecord, rows=[row], key="message_key")
     return _receipt(session=session, message_key=message.message_key)
 
@@ -80,15 +85,31 @@ def _receipt(*, session: Session, message_key: str) -> MessageReceipt:
     )
 
 
-class MessagingActivities:
-    """The outbox and its delivery; built in the worker with the store's engine and an adapter."""
+SignSurveyRef = Callable[[SurveyRefInput], Awaitable[str]]
 
-    def __init__(self, engine: Engine, adapter: DeliveryAdapter) -> None:
+
+async def _unsigned(survey: SurveyRefInput) -> str:
+    raise ApplicationError("this worker cannot sign survey references", type="ConfigError")
+
+
+class MessagingActivities:
+    """The outbox and its delivery; built in the worker with the store's engine, an adapter and
+    the signer of survey references (activities/identity.py)."""
+
+    def __init__(
+        self, engine: Engine, adapter: DeliveryAdapter, sign_survey_ref: SignSurveyRef = _unsigned
+    ) -> None:
         self._engine = engine
         self._adapter = adapter
+        self._sign_survey_ref = sign_survey_ref
 
     @activity.defn(name="send_message")
     async def send_message(self, message: OutboxMessage) -> MessageReceipt:
+        if message.survey is not None:
+            # Signed from the workflow's instant and expiry: a retry signs the same reference.
+            ref = await self._sign_survey_ref(message.survey)
+            body = message.body.replace(SURVEY_REF_SLOT, ref)
+            message = message.model_copy(update={"body": body, "survey": None})
         stored = await in_store(self._enqueue, message)
         if stored.status == "sent":
             return stored

@@ -32,10 +32,7 @@ from models.activities import (
     EscalationContacts,
     EscalationInput,
     FindOwnerInput,
-    LoadReviewersInput,
     OwnerOnRoster,
-    Reviewer,
-    ReviewerRoster,
     StaffRoles,
 )
 from models.contract import Department, Sector
@@ -44,6 +41,8 @@ StaffId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9._-]*$", max_length=128)]
 TeamId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
 Role = Literal["compliance_reviewer", "senior_reviewer", "legal_reviewer"]
 OwnerLoad = Callable[[list[str]], Awaitable[dict[str, int]]]
+
+NO_ELIGIBLE_OWNER = "NoEligibleOwner"
 
 
 class Team(ConfigModel):
@@ -148,6 +147,7 @@ class Roster(ConfigModel):
             manages=manages,
             owns_in=owns_in,
             reviewer_roles=list(reviewer.roles) if reviewer else [],
+            review_sectors=list(reviewer.sectors) if reviewer else [],
         )
 
     def escalation_owner(self, team_id: str, tier: int) -> str:
@@ -190,7 +190,7 @@ def choose_member(
             f"team {team.id} has no eligible member",
             team.id,
             team.manager,
-            type="NoEligibleOwner",
+            type=NO_ELIGIBLE_OWNER,
             non_retryable=True,
         )
     lowest = min(load.get(m, 0) for m in eligible)
@@ -243,14 +243,3 @@ class RosterActivities:
     async def find_owner(self, input: FindOwnerInput) -> OwnerOnRoster:
         team = self._roster.current().owners_team(input.staff_id)
         return OwnerOnRoster(staff_id=input.staff_id, team=team)
-
-    @activity.defn(name="load_reviewers")
-    async def load_reviewers(self, input: LoadReviewersInput) -> ReviewerRoster:
-        # Every role is listed; which role a tier needs is the workflow's decision.
-        return ReviewerRoster(
-            reviewers=[
-                Reviewer(reviewer_id=r.id, roles=list(r.roles))
-                for r in self._roster.current().reviewers
-                if input.sector in r.sectors
-            ]
-        )

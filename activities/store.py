@@ -37,9 +37,10 @@ from models.activities import (
     RecordInput,
     RegisterInquiryInput,
     RegisterInquiryResult,
+    SurveyAnswer,
 )
 from models.contract import Stage
-from models.store import AuditRecord, InquiryRecord, OutboxRecord
+from models.store import AuditRecord, InquiryRecord, OutboxRecord, SurveyAnswerRecord
 
 CLOSED_STAGES = (Stage.CLOSED.value, Stage.WITHDRAWN.value)
 
@@ -99,6 +100,15 @@ def record_events(*, session: Session, events: Sequence[AuditEvent]) -> None:
     the same content is skipped; one stored with other content raises the alarm and the event is
     kept under a derived key (`audit.chain`)."""
     append_events(session=session, events=events)
+
+
+def record_survey_answer(*, session: Session, answer: SurveyAnswer, now: datetime) -> bool:
+    """Store `answer` once per survey; False when that survey already has an answer."""
+    row = {**answer.model_dump(mode="python"), "recorded_at": now}
+    inserted = insert_ignoring_duplicates(
+        session=session, model=SurveyAnswerRecord, rows=[row], key="survey_ref"
+    )
+    return inserted > 0
 
 
 def apply_snapshot(*, session: Session, snapshot: InquirySnapshot) -> bool:
@@ -192,7 +202,6 @@ class StoreActivities:
         self._engine = engine
         self._pseudonyms = pseudonyms
 
-    @activity.defn(name="register_inquiry")
     async def register_inquiry(self, request: RegisterInquiryInput) -> RegisterInquiryResult:
         customer_ref = await self._pseudonyms.of(request.customer_id)
         return await in_store(self._register, request, customer_ref)
@@ -212,6 +221,9 @@ class StoreActivities:
     def _record(self, request: RecordInput) -> None:
         with Session(self._engine) as session:
             record_events(session=session, events=request.events)
+            for answer in request.survey_answers:
+                # A retry finds the answer stored and adds nothing: the False is expected then.
+                record_survey_answer(session=session, answer=answer, now=datetime.now(UTC))
             if request.snapshot is not None:
                 apply_snapshot(session=session, snapshot=request.snapshot)
             session.commit()

@@ -1,5 +1,6 @@
-"""Survey answers: recorded by the workflow during follow-up, or by the store's own path when an
-answer arrives after the inquiry closed (`starter.py record-survey`).
+"""Survey answers after the inquiry closed (`starter.py record-survey`): the store's own path.
+During follow-up the workflow's documentation writes the answer with its audit trail
+(activities/store.py, `record_events`).
 
 Errors
     SurveyNotRecorded  `record_late_survey` refused an answer; messages name the inquiry id and
@@ -13,19 +14,16 @@ Errors
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import ValidationError
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from temporalio import activity
 
-from activities.db import in_store
 from activities.store import (
     CLOSED_STAGES,
     find_inquiry,
-    insert_ignoring_duplicates,
     record_events,
+    record_survey_answer,
 )
 from models.activities import AuditEvent, SurveyAnswer
 from models.contract import Stage, SurveyResponse
@@ -54,15 +52,6 @@ class SurveyAlreadyAnswered(SurveyNotRecorded):
 
 class InvalidSurveyScores(SurveyNotRecorded):
     pass
-
-
-def record_survey_answer(*, session: Session, answer: SurveyAnswer, now: datetime) -> bool:
-    """Store `answer` once per survey; False when that survey already has an answer."""
-    row = {**answer.model_dump(mode="python"), "recorded_at": now}
-    inserted = insert_ignoring_duplicates(
-        session=session, model=SurveyAnswerRecord, rows=[row], key="survey_ref"
-    )
-    return inserted > 0
 
 
 def list_survey_answers(*, session: Session, inquiry_id: str) -> list[SurveyAnswerRecord]:
@@ -137,20 +126,3 @@ def record_late_survey(
     )
     record_events(session=session, events=[audit])
     return answer
-
-
-class SurveyActivities:
-    """Survey answers from the workflow; built once in the worker with the store's engine."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    @activity.defn(name="record_survey")
-    async def record_survey(self, answer: SurveyAnswer) -> None:
-        await in_store(self._record_survey, answer)
-
-    def _record_survey(self, answer: SurveyAnswer) -> None:
-        with Session(self._engine) as session:
-            # A retry finds the answer stored and adds nothing: the False is expected then.
-            record_survey_answer(session=session, answer=answer, now=datetime.now(UTC))
-            session.commit()

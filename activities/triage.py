@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from temporalio import activity
-
 from activities.config_files import ConfigError, WatchedFile, load_policy, merge_policy
 from models.activities import TriageInput, TriageResult
 from models.policy import ResolvedPolicy, ResolvePolicyInput
@@ -24,11 +22,9 @@ class TriageActivities:
         self._rules = WatchedFile(rules_path, load_rules)
         self._policy = WatchedFile(policy_path, load_policy)
 
-    @activity.defn(name="triage_inquiry")
     async def triage_inquiry(self, input: TriageInput) -> TriageResult:
         return evaluate(self._rules.current(), input.intake)
 
-    @activity.defn(name="resolve_policy")
     async def resolve_policy(self, input: ResolvePolicyInput) -> ResolvedPolicy:
         # Without the intake's received_at (older callers), working time is counted from now.
         starts_at = input.starts_at or datetime.now(UTC)

@@ -23,10 +23,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
-    import clients
-    from models.settings import Settings
     from pydantic import TypeAdapter
 
+    import clients
+    from models.settings import Settings
+    from workflows.runner import workflow_runner
     from workflows.visibility import STAGE
 
 QUEUE = "ceiling"
@@ -113,6 +114,7 @@ async def serve(client: Client, settings: Settings) -> None:
         workflows=[CeilingInquiry],
         activities=list(ACTIVITIES),
         max_cached_workflows=settings.max_cached_workflows,
+        workflow_runner=workflow_runner(),  # the inquiry's worker settings, to the letter
     )
     async with worker:
         logging.getLogger("bench.ceiling").info("worker polling task queue %r", QUEUE)

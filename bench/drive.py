@@ -61,6 +61,7 @@ class Costs:
     events: int
     history_bytes: int
     actions: Counter[str]
+    activities: Counter[str]
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Phase:
         awaiting = [r.to_awaiting_s for r in self.runs]
         sent = [r.approval_to_sent_s for r in self.runs]
         spent: Counter[str] = sum((r.actions for r in self.runs), Counter())
+        ran: Counter[str] = sum((r.activities for r in self.runs), Counter())
         return {
             "kind": self.kind,
             "inquiries": n,
@@ -92,6 +94,7 @@ class Phase:
             "history_kib_per_inquiry": statistics.mean(r.history_bytes for r in self.runs) / 1024,
             "actions_per_inquiry": spent.total() / n,
             "actions_by_kind": {k: v / n for k, v in spent.most_common()},
+            "activities_by_type": {k: v / n for k, v in ran.most_common()},
             "worker_cpu_ms_per_inquiry": 1000 * _cpu(self.worker) / n,
             "server_cpu_ms_per_inquiry": 1000 * _cpu(self.server) / n,
             "worker_rss_mib": self.worker[1].rss_mib,
@@ -118,6 +121,7 @@ async def phase(
     server_db: Path,
     poll_s: float,
     make_intake: Callable[[], dict[str, Any]],
+    keep: Path | None = None,
 ) -> Phase:
     """Drive `inquiries` of `kind` to closed; measure the processes over exactly that span."""
     gate = asyncio.Semaphore(concurrency)
@@ -140,6 +144,8 @@ async def phase(
         file_bytes(server_db) - stored,
     )
     # Read after the span: fetching histories costs the server, not the inquiries.
+    if keep is not None:  # one history of each kind, to read where the events go
+        await costs_of(handles[0], keep / f"{kind.name}.history.json")
     for start in range(0, len(handles), concurrency):
         batch = handles[start : start + concurrency]
         result.runs += await asyncio.gather(*(costs_of(h) for h in batch))
@@ -176,9 +182,16 @@ async def until(
         await asyncio.sleep(poll_s)
 
 
-async def costs_of(handle: WorkflowHandle[Any, Any]) -> Costs:
-    events = list((await handle.fetch_history()).events)
-    return read_costs(events)
+async def costs_of(handle: WorkflowHandle[Any, Any], keep: Path | None = None) -> Costs:
+    history = await handle.fetch_history()
+    if keep is not None:
+        keep.write_text(history.to_json())
+    try:
+        return read_costs(history.events)
+    except StopIteration:
+        path = Path(f"{handle.id}.history.json")
+        path.write_text(history.to_json())
+        raise ValueError(f"{handle.id} lacks a mark the benchmark reads: see {path}") from None
 
 
 def read_costs(events: Sequence[HistoryEvent]) -> Costs:
@@ -208,6 +221,7 @@ def read_costs(events: Sequence[HistoryEvent]) -> Costs:
         len(events),
         sum(e.ByteSize() for e in events),
         costs.actions(events),
+        costs.activities(events),
     )
 
 

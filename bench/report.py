@@ -51,4 +51,8 @@ def table(first: Figures, project: Figures, last: Figures) -> str:
 
 def spending(figures: Figures) -> str:
     kinds = ", ".join(f"{k} {v:.1f}" for k, v in figures["actions_by_kind"].items())
-    return f"{figures['kind']}: {figures['actions_per_inquiry']:.1f} actions ({kinds})"
+    ran = ", ".join(f"{k} {v:.1f}" for k, v in figures["activities_by_type"].items())
+    return (
+        f"{figures['kind']}: {figures['actions_per_inquiry']:.1f} actions ({kinds})\n"
+        f"  activities scheduled: {ran}"
+    )

@@ -84,18 +84,9 @@ class OwnerOnRoster(Model):
         return self.team is not None
 
 
-class LoadReviewersInput(Model):
-    sector: Sector
-    tier: int
-
-
 class Reviewer(Model):
     reviewer_id: str
     roles: list[str]
-
-
-class ReviewerRoster(Model):
-    reviewers: list[Reviewer]
 
 
 # --- who is acting ----------------------------------------------------------------------------
@@ -137,6 +128,7 @@ class StaffRoles(Model):
     manages: list[str] = Field(default_factory=list)  # team ids
     owns_in: str | None = None  # the team in which they may own inquiries
     reviewer_roles: list[str] = Field(default_factory=list)
+    review_sectors: list[Sector] = Field(default_factory=list)  # where those roles apply
 
 
 class ActorCheck(Model):
@@ -235,8 +227,12 @@ class InquirySnapshot(Model):
 
 
 class RecordInput(Model):
+    """One write of the documentation: audit events, the read model, and survey answers that
+    came since the last write (stored once per survey, in the same transaction)."""
+
     events: list[AuditEvent] = Field(default_factory=list)
     snapshot: InquirySnapshot | None = None
+    survey_answers: list[SurveyAnswer] = Field(default_factory=list)
 
 
 MessageKind = Literal[
@@ -252,8 +248,15 @@ MessageKind = Literal[
 ]
 
 
+# Where a survey message's body holds its signed reference until the send fills it in.
+SURVEY_REF_SLOT = "<survey reference>"
+
+
 class OutboxMessage(Model):
-    """A message to a customer or a staff member. `message_key` is unique in the outbox."""
+    """A message to a customer or a staff member. `message_key` is unique in the outbox.
+
+    With `survey`, the send signs that reference and puts it in the body at SURVEY_REF_SLOT: the
+    reference, which lets its holder answer the survey, is never in the workflow's history."""
 
     message_key: str
     inquiry_id: str
@@ -264,6 +267,7 @@ class OutboxMessage(Model):
     channel: str
     subject: str
     body: str
+    survey: SurveyRefInput | None = None
 
 
 class SurveyAnswer(Model):

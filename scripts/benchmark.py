@@ -77,6 +77,7 @@ async def compare(stack: devstack.Stack, client: Client, args: argparse.Namespac
             server_db=args.data_dir / "temporal.db",
             poll_s=args.poll,
             make_intake=quick_intake,
+            keep=args.histories,
         )
         figures.append(run.figures())
     first, project, last = figures
@@ -109,7 +110,9 @@ async def main(args: argparse.Namespace) -> int:
             try:
                 client = await devstack.start(stack)
                 if args.parked:
-                    result = await parked.measure(stack, client, args, quick_intake)
+                    figures = await parked.measure(stack, client, args, quick_intake)
+                    print(parked.render(figures))
+                    result = {"parked": figures}
                 else:
                     result = await compare(stack, client, args)
             except (devstack.Halted, devstack.StartupFailed) as exc:
@@ -122,7 +125,9 @@ async def main(args: argparse.Namespace) -> int:
         "platform": platform.platform(),
         "python": platform.python_version(),
     }
-    result["settings"] = {k: v for k, v in vars(args).items() if k not in ("data_dir", "json")}
+    result["settings"] = {
+        k: v for k, v in vars(args).items() if k not in ("data_dir", "json", "histories")
+    }
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     say(f"figures written to {args.json} ({os.cpu_count()} cores)")
     return 0
@@ -138,6 +143,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--poll", type=float, default=0.05, help="seconds between a player's status queries"
     )
     parser.add_argument("--json", type=Path, default=Path("benchmark.json"))
+    parser.add_argument(
+        "--histories", type=Path, help="write one history of each kind here (JSON), to read"
+    )
     parser.add_argument("--parked", type=int, default=0, help="leave N inquiries awaiting approval")
     parser.add_argument(
         "--bounded-cache", type=int, default=200, help="the bounded worker cache for --parked"

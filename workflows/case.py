@@ -7,12 +7,13 @@ hands those to the store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.activities import AuditEvent, Reviewer, TriageResult
+from models.activities import AuditEvent, SurveyAnswer, TriageResult
 from models.contract import Department, InquiryIntake, Stage, SurveyResponse
 from models.policy import ClockName, ResolvedPolicy
 from models.status import (
@@ -85,7 +86,6 @@ class Case(BaseModel):
     departments: dict[Department, DepartmentState] = Field(default_factory=dict)
     drafts: list[Draft] = Field(default_factory=list)
     reviews: list[Review] = Field(default_factory=list)
-    reviewers: dict[str, Reviewer] = Field(default_factory=dict)
     # The newest KEPT refusals and unverified actions; the audit trail keeps them all.
     refused: list[RefusedSignal] = Field(default_factory=list)
     refused_omitted: int = 0
@@ -118,17 +118,27 @@ class Case(BaseModel):
     revision_asked: int | None = None
     survey: SurveyState | None = None
     answer: SurveyResponse | None = None
+    # Survey answers for the store, written with the next batch of the audit trail.
+    answers_to_store: list[SurveyAnswer] = Field(default_factory=list)
     recovery: Recovery = Field(default_factory=Recovery)
     # Of this run only: whether a request, or a batch of the audit trail, is in flight, and
     # whether the run is about to continue as new (no new work is taken up).
     serving: bool = Field(default=False, exclude=True)
     writing: bool = Field(default=False, exclude=True)
     continuing: bool = Field(default=False, exclude=True)
-    # Of this run only: the lifecycle waits on people or time (a rest, a held step's pause), so
-    # what has been recorded is written now, in one batch (workflows/documentation.py).
+    # Of this run only: the lifecycle waits on people or time (a rest, a held step's pause), and
+    # whether work of its own is still in flight meanwhile (departments being called). Operators
+    # are shown the stage at every rest; what has been recorded is written, in one batch, once
+    # the rest is quiet (workflows/documentation.py).
     idle: bool = Field(default=False, exclude=True)
+    in_flight: Callable[[], bool] = Field(default=lambda: False, exclude=True)
 
     # --- writing it down -----------------------------------------------------------------
+
+    @property
+    def quiet(self) -> bool:
+        """The lifecycle rests with nothing of its own in flight."""
+        return self.idle and not self.in_flight()
 
     def record(
         self, now: datetime, actor: str, action: str, detail: dict[str, Any] | None = None

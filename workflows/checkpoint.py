@@ -7,11 +7,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.roster import RosterActivities
-    from models.activities import LoadReviewersInput
     from models.contract import Stage
 
-from workflows import continuation, outbox, steps
+from workflows import continuation, outbox
 from workflows.case import Case
 from workflows.drafting import compose_draft
 from workflows.policies import SYSTEM
@@ -38,23 +36,16 @@ async def resolve(case: Case) -> None:
         elif case.decide_release(workflow.now()).released:
             return
         else:
-            await await_compliance(case)
+            await_compliance(case)
             await continuation.rest(
                 case,
                 lambda v=draft.version: case.verdict(v) is not None,  # type: ignore[misc]
             )
 
 
-async def await_compliance(case: Case) -> None:
+def await_compliance(case: Case) -> None:
     if case.stage == Stage.AWAITING_COMPLIANCE:
         return
-    roster = await steps.local(
-        case,
-        RosterActivities.load_reviewers,
-        LoadReviewersInput(sector=case.intake.sector, tier=case.tier or 3),
-        "load reviewers",
-    )
-    case.reviewers = {r.reviewer_id: r for r in roster.reviewers}
     case.move_to(Stage.AWAITING_COMPLIANCE, workflow.now())
     if case.policy is not None:
         budget = case.policy.compliance_sla[str(case.tier)]  # type: ignore[index]

@@ -32,6 +32,11 @@ from workflows.inbox import Inbox
 from workflows.timekeeper import until
 
 
+def nothing() -> bool:
+    """Nothing in flight, nothing busy."""
+    return False
+
+
 class Continue(Exception):  # noqa: N818 - a signal to unwind, not an error
     """Raised from a rest when the run is to continue as new."""
 
@@ -55,7 +60,7 @@ async def rest(
     ready: Callable[[], bool],
     deadline: datetime | None = None,
     summary: str = "",
-    busy: Callable[[], bool] = lambda: False,
+    busy: Callable[[], bool] = nothing,
     resumable: bool = True,
 ) -> bool:
     """Wait until `ready` (at most until `deadline`): True if it came, False if the deadline
@@ -69,14 +74,14 @@ async def rest(
     def woken() -> bool:
         return case.withdrawn or ready() or go_on()
 
-    case.idle = True
+    case.idle, case.in_flight = True, busy
     try:
         if deadline is None:
             await workflow.wait_condition(woken)
         else:
             await until(woken, deadline - workflow.now(), summary)
     finally:
-        case.idle = False
+        case.idle, case.in_flight = False, nothing
     unless_withdrawn(case)
     if ready():
         return True

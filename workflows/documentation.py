@@ -1,5 +1,6 @@
 """Documentation: the one writer of the audit trail and read model, and of what operators see
-of a run (current details, search attributes), so rows land in order, in batches.
+of a run (current details, search attributes), so rows land in order, in batches, and the
+search attributes change once per rest rather than once per step.
 
 A store that keeps refusing (after STORE_RETRY's attempts) never fails the inquiry and loses
 nothing: the batch goes back in front of what came since, the owner is told once, and the
@@ -8,10 +9,12 @@ writer tries again after STORE_PAUSE.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -20,35 +23,48 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import metrics, outbox, policies, steps, views
 from workflows.case import Case
-from workflows.visibility import search_attribute_updates
+from workflows.visibility import ALL_KEYS, search_attribute_updates
 
 
 async def document(case: Case, drained: Callable[[], bool]) -> None:
-    """Write `case.pending` until it is empty and `drained()` says nothing more will come."""
-    visible: dict[str, Any] = {}
+    """Write `case.pending` until it is empty and `drained()` says nothing more will come; keep
+    what operators see current meanwhile."""
+    await asyncio.gather(_write(case, drained), _keep_visible(case, drained))
+
+
+async def _write(case: Case, drained: Callable[[], bool]) -> None:
     told = False
     while True:
-        # A batch when the lifecycle comes to wait (on people, on time, on a held step): the
-        # events of a busy stretch go in one write. None while the run continues as new: what
-        # is pending is carried.
+        # A batch when the lifecycle comes to a quiet rest (waiting on people or time, nothing
+        # of its own in flight): the events of a busy stretch go in one write. None while the
+        # run continues as new: what is pending is carried.
         await workflow.wait_condition(
-            lambda: (bool(case.pending) and case.idle and not case.continuing) or drained()
+            lambda: (unwritten(case) and case.quiet and not case.continuing) or drained()
         )
-        if not case.pending:
+        await _settled()
+        if not (case.quiet or drained()):
+            continue  # the rest ended in the activation that woke us: the lifecycle went on
+        if not unwritten(case):
             return
-        _show(case, visible)
         batch, case.pending = case.pending, []
+        answers, case.answers_to_store = case.answers_to_store, []
         case.writing = True  # the batch is in no one's hands but the activity's
+        workflow.set_current_details(views.current_details(case, workflow.now()))
         try:
             await workflow.execute_activity_method(
                 StoreActivities.record_events,
-                RecordInput(events=batch, snapshot=views.snapshot(case, workflow.now())),
+                RecordInput(
+                    events=batch,
+                    snapshot=views.snapshot(case, workflow.now()),
+                    survey_answers=answers,
+                ),
                 start_to_close_timeout=policies.LOCAL_TIMEOUT,
                 retry_policy=policies.STORE_RETRY,
                 summary="document",
             )
         except ActivityError as err:
             case.pending = batch + case.pending
+            case.answers_to_store = answers + case.answers_to_store
             if not told:
                 told = await _tell_owner_of_held_events(case, err)
             case.writing = False
@@ -57,6 +73,37 @@ async def document(case: Case, drained: Callable[[], bool]) -> None:
         case.writing = False
         metrics.count(batch)
         told = False
+
+
+def unwritten(case: Case) -> bool:
+    return bool(case.pending or case.answers_to_store)
+
+
+async def _keep_visible(case: Case, drained: Callable[[], bool]) -> None:
+    """The search attributes at every rest, in one upsert of what changed: a stage that lasts no
+    longer than a step (communicating, when the message goes at once) is never upserted."""
+    # What the run already shows: a run continued as new inherits its predecessor's attributes.
+    shown = workflow.info().typed_search_attributes
+    visible: dict[str, Any] = {key.name: shown.get(key) for key in ALL_KEYS}
+
+    def changed() -> list[SearchAttributeUpdate[Any]]:
+        return [u for u in search_attribute_updates(case) if visible.get(u.key.name) != u.value]
+
+    while True:
+        await workflow.wait_condition(lambda: (case.idle and bool(changed())) or drained())
+        await _settled()
+        updates = changed() if case.idle or drained() else []
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            visible.update({u.key.name: u.value for u in updates})
+        if drained():
+            return
+
+
+async def _settled() -> None:
+    """Once everything woken with us has run (conditions are checked only when nothing else is
+    ready): a rest that ended in this activation has moved on by then."""
+    await workflow.wait_condition(lambda: True)
 
 
 async def _tell_owner_of_held_events(case: Case, err: ActivityError) -> bool:
@@ -71,13 +118,3 @@ async def _tell_owner_of_held_events(case: Case, err: ActivityError) -> bool:
     except ActivityError:
         return False
     return True
-
-
-def _show(case: Case, visible: dict[str, Any]) -> None:
-    """Current details and the changed search attributes (`visible`: what was last set).
-    Neither is a command: replay is unaffected."""
-    workflow.set_current_details(views.current_details(case, workflow.now()))
-    changed = [u for u in search_attribute_updates(case) if visible.get(u.key.name) != u.value]
-    if changed:
-        workflow.upsert_search_attributes(changed)
-        visible.update({u.key.name: u.value for u in changed})

@@ -9,14 +9,12 @@ from typing import Literal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.identity import IdentityActivities
-    from activities.surveys import SurveyActivities
-    from models.activities import SurveyAnswer, SurveyRefInput
+    from models.activities import SURVEY_REF_SLOT, SurveyAnswer, SurveyRefInput
     from models.contract import Stage, SurveyResponse
     from models.policy import ScoreThresholds
     from models.status import SurveyState
 
-from workflows import attendant, escalation, messages, outbox, steps
+from workflows import attendant, escalation, messages, outbox
 from workflows.case import Case, Recovery
 from workflows.continuation import rest, unless_withdrawn
 from workflows.policies import SYSTEM
@@ -61,7 +59,7 @@ async def follow_up(case: Case) -> Ending:
     survey = case.survey
     assert survey is not None
     if survey.recovery_due_at is None:  # not yet recorded: recovery opens only after
-        await _store_answer(case, case.answer)
+        _store_answer(case, case.answer)
         alerts = score_alerts(case.answer, policy.score_alerts)
         if not alerts:
             return ending(case)
@@ -77,26 +75,23 @@ async def _send_survey(case: Case, reminder: bool = False) -> None:
     assert policy is not None
     now = workflow.now()
     sent = case.survey.sent_at if case.survey and case.survey.sent_at else now
-    token = await steps.local(
-        case,
-        IdentityActivities.sign_survey_ref,
-        SurveyRefInput(
-            workflow_id=case.workflow_id,
-            inquiry_id=case.intake.inquiry_id,
-            survey=case.survey_key,
-            now=now,
-            expires=sent + policy.survey_window,
-        ),
-        "sign the survey reference",
+    signed = SurveyRefInput(
+        workflow_id=case.workflow_id,
+        inquiry_id=case.intake.inquiry_id,
+        survey=case.survey_key,
+        now=now,
+        expires=sent + policy.survey_window,
     )
-    subject, body = messages.survey(case.intake.inquiry_id, token, reminder=reminder)
+    subject, body = messages.survey(case.intake.inquiry_id, SURVEY_REF_SLOT, reminder=reminder)
     if reminder:
         assert case.survey is not None
         key = f"reminder:{case.round}"
-        await outbox.to_customer(case, "survey_reminder", key, subject, body)
+        await outbox.to_customer(case, "survey_reminder", key, subject, body, survey=signed)
         case.survey = case.survey.model_copy(update={"reminded_at": workflow.now()})
         return
-    ref = await outbox.to_customer(case, "survey", f"survey:{case.round}", subject, body)
+    ref = await outbox.to_customer(
+        case, "survey", f"survey:{case.round}", subject, body, survey=signed
+    )
     case.survey = SurveyState(sent_at=sent, survey_ref=ref, closes_at=sent + policy.survey_window)
 
 
@@ -187,11 +182,10 @@ def ending(case: Case) -> Ending:
     return "reopened" if case.reopen_by is not None else "closed"
 
 
-async def _store_answer(case: Case, answer: SurveyResponse) -> None:
+def _store_answer(case: Case, answer: SurveyResponse) -> None:
+    """For the store, with the next batch of the audit trail (workflows/documentation.py)."""
     assert case.survey is not None and case.survey.answered_at is not None
-    await steps.local(
-        case,
-        SurveyActivities.record_survey,
+    case.answers_to_store.append(
         SurveyAnswer(
             inquiry_id=case.intake.inquiry_id,
             workflow_id=case.workflow_id,
@@ -201,6 +195,5 @@ async def _store_answer(case: Case, answer: SurveyResponse) -> None:
             ces=answer.ces,
             comment=answer.comment,
             answered_at=case.survey.answered_at,
-        ),
-        "record survey answer",
+        )
     )

@@ -1,10 +1,10 @@
 """RegulatedInquiry: one inquiry from intake to closure, owned, routed, reviewed and documented.
 
-The steps: register the id for good, triage, assign an owner, acknowledge; route to the
-departments in parallel; draft; hold at the compliance checkpoint until an authorised reviewer
-who is not the owner approves (or policy releases a routine one: workflows/release.py);
-communicate; follow up; close. Every change is an audit event, written by one documenting task
-in the background (workflows/documentation.py)."""
+The steps: take the inquiry in (register the id for good, triage, assign an owner), acknowledge;
+route to the departments in parallel; draft; hold at the compliance checkpoint until an
+authorised reviewer who is not the owner approves (or policy releases a routine one:
+workflows/release.py); communicate; follow up; close. Every change is an audit event, written
+by one documenting task in the background (workflows/documentation.py)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,12 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.store import StoreActivities
-    from activities.triage import TriageActivities
-    from models.activities import (
-        RegisterInquiryInput,
-        TriageInput,
-        TriageResult,
-    )
+    from activities.intake import IntakeActivities
+    from models.activities import RegisterInquiryInput, TriageInput
     from models.contract import SIGNAL_PAYLOADS, InquiryIntake, Stage, Urgency
-    from models.policy import ResolvedPolicy, ResolvePolicyInput
+    from models.policy import ResolvePolicyInput
     from models.status import ActionVerdict, InquiryOutcome, InquiryStatus
+    from models.take_in import TakeInInput, TakenIn
 
 from workflows import (
     attendant,
@@ -105,8 +101,7 @@ class RegulatedInquiry:
         inbox = self._inbox
         assert inbox is not None
         applying = asyncio.create_task(inbox.serve(lambda: self._finished))
-        if not self._continued:
-            await self._register(case)
+        taken = None if self._continued else await self._take_in(case)
         documenting = asyncio.create_task(documentation.document(case, lambda: self._drained))
         if not self._continued:
             case.record(
@@ -117,8 +112,9 @@ class RegulatedInquiry:
             )
         helpers = [applying]
         try:
-            if not self._continued:
-                await self._triage_and_assign(case)
+            if taken is not None:
+                await self._triage_and_assign(case, taken)
+                await self._acknowledge(case)
             # Time and requests are kept from the first clock on (started in triage).
             helpers += [
                 asyncio.create_task(timekeeper.keep_time(case, lambda: self._finished)),
@@ -165,45 +161,61 @@ class RegulatedInquiry:
 
     # --- the steps ---------------------------------------------------------------------------
 
-    async def _register(self, case: Case) -> None:
+    async def _take_in(self, case: Case) -> TakenIn:
+        """Register the id for good, resolve the policy, triage, choose the first owner: one
+        activity (activities/intake.py)."""
         info = workflow.info()
-        registered = await steps.local(
+        intake = case.intake
+        taken = await steps.local(
             case,
-            StoreActivities.register_inquiry,
-            RegisterInquiryInput(
-                inquiry_id=case.intake.inquiry_id,
-                workflow_id=info.workflow_id,
-                run_id=info.first_execution_run_id,
-                sector=case.intake.sector,
-                received_at=case.intake.received_at,
-                customer_id=case.intake.customer.customer_id,
+            IntakeActivities.take_in,
+            TakeInInput(
+                registration=RegisterInquiryInput(
+                    inquiry_id=intake.inquiry_id,
+                    workflow_id=info.workflow_id,
+                    run_id=info.first_execution_run_id,
+                    sector=intake.sector,
+                    received_at=intake.received_at,
+                    customer_id=intake.customer.customer_id,
+                ),
+                policy=ResolvePolicyInput(overrides=intake.policy, starts_at=intake.received_at),
+                triage=TriageInput(intake=intake),
             ),
-            "register inquiry id",
+            "take the inquiry in",
         )
-        if not registered.accepted:
+        if not taken.registered.accepted:
             # Temporal allows a new run once the first has closed; the store remembers for good.
             raise ApplicationError(
-                f"inquiry already exists: first run {registered.first_run_id}",
+                f"inquiry already exists: first run {taken.registered.first_run_id}",
                 type="InquiryAlreadyExists",
                 non_retryable=True,
             )
+        return taken
 
-    async def _triage_and_assign(self, case: Case) -> None:
-        policy, triage = await self._policy_and_triage(case)
+    async def _triage_and_assign(self, case: Case, taken: TakenIn) -> None:
+        policy, triage = taken.policy, taken.triage
+        assert policy is not None and triage is not None
         case.triaged(triage, policy, workflow.now())
-        owner = await ownership.first_owner(case, triage)
+        # Nobody eligible when taken in: held until the roster has someone (ownership.py).
+        owner = taken.owner or await ownership.first_owner(case, triage)
         case.assign(owner.owner_id, owner.team, owner.reason, SYSTEM, workflow.now())
         budget = policy.resolution_sla[str(triage.tier)]  # type: ignore[index]
         # The resolution SLA runs from intake, however long the intake took to reach us, and
         # the customer is promised what the clock says (business time included).
         case.sla.start("resolution", budget, case.intake.received_at, policy)
+
+    async def _acknowledge(self, case: Case) -> None:
+        """The customer hears who owns the inquiry and by when to expect an answer; tier 3
+        contacts hear of a tier 3 inquiry."""
+        policy, triage = case.policy, case.triage
+        assert policy is not None and triage is not None and case.owner is not None
         due = case.sla.clocks["resolution"].due_at(policy.business_windows) or (
-            case.intake.received_at + budget
+            case.intake.received_at + policy.resolution_sla[str(triage.tier)]  # type: ignore[index]
         )
         continuation.unless_withdrawn(case)  # withdrawn while being triaged: tell nobody more
         subject, body = messages.acknowledgement(
             case.intake.inquiry_id,
-            owner.owner_id,
+            case.owner,
             due,
             distress=triage.distress,
             critical=triage.urgency == Urgency.CRITICAL,
@@ -211,18 +223,6 @@ class RegulatedInquiry:
         await outbox.to_customer(case, "acknowledgement", "ack", subject, body)
         if triage.tier == 3:
             await escalation.notify_tier3(case)
-
-    async def _policy_and_triage(self, case: Case) -> tuple[ResolvedPolicy, TriageResult]:
-        policy = await steps.local(
-            case,
-            TriageActivities.resolve_policy,
-            ResolvePolicyInput(overrides=case.intake.policy, starts_at=case.intake.received_at),
-            "resolve timer policy",
-        )
-        triage = await steps.local(
-            case, TriageActivities.triage_inquiry, TriageInput(intake=case.intake), "triage"
-        )
-        return policy, triage
 
     async def _communicate(self, case: Case) -> None:
         continuation.unless_withdrawn(case)

@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.messaging import MessagingActivities
-    from models.activities import MessageKind, MessageReceipt, OutboxMessage
+    from models.activities import MessageKind, MessageReceipt, OutboxMessage, SurveyRefInput
 
 from workflows import messages, policies, steps
 from workflows.case import Case
@@ -25,7 +25,12 @@ from workflows.policies import SYSTEM
 
 
 async def to_customer(
-    case: Case, kind: MessageKind, key: str, subject: str, body: str
+    case: Case,
+    kind: MessageKind,
+    key: str,
+    subject: str,
+    body: str,
+    survey: SurveyRefInput | None = None,
 ) -> str | None:
     channel, address = messages.customer_address(case.intake.customer, case.intake.channel.value)
     message = OutboxMessage(
@@ -38,6 +43,7 @@ async def to_customer(
         channel=channel,
         subject=subject,
         body=body,
+        survey=survey,
     )
     return await send(case, message)
 

@@ -11,15 +11,13 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.roster import RosterActivities
+    from activities.roster import NO_ELIGIBLE_OWNER, RosterActivities
     from models.activities import AssignedOwner, AssignOwnerInput, TriageResult
 
 from workflows import outbox, policies, steps
 from workflows.case import Case
 from workflows.continuation import rest
 from workflows.policies import SYSTEM
-
-NO_OWNER = "NoEligibleOwner"
 
 
 async def first_owner(case: Case, triage: TriageResult) -> AssignedOwner:
@@ -41,7 +39,7 @@ async def first_owner(case: Case, triage: TriageResult) -> AssignedOwner:
             )
         except ActivityError as err:
             cause = err.cause
-            if not isinstance(cause, ApplicationError) or cause.type != NO_OWNER:
+            if not isinstance(cause, ApplicationError) or cause.type != NO_ELIGIBLE_OWNER:
                 raise
             if not held:
                 held = True
@@ -54,7 +52,9 @@ async def first_owner(case: Case, triage: TriageResult) -> AssignedOwner:
 async def _held(case: Case, cause: ApplicationError) -> None:
     # The details name the team and its manager (activities/roster.py), no personal data.
     team, manager = (list(cause.details) + [None, None])[:2]
-    case.record(workflow.now(), SYSTEM, "assignment_held", {"team": team, "cause": NO_OWNER})
+    case.record(
+        workflow.now(), SYSTEM, "assignment_held", {"team": team, "cause": NO_ELIGIBLE_OWNER}
+    )
     if isinstance(manager, str):
         what = (
             f"no owner: team {team} has nobody eligible; add members to the roster "

@@ -56,11 +56,12 @@ def compliance_decision(
         return "a former owner of the inquiry may not review its draft"
     if signal.reviewer_id in {d.author_id for d in case.drafts}:
         return "an author of the draft may not review it"
-    reviewer = case.reviewers.get(signal.reviewer_id)
-    if reviewer is None or not REVIEW_ROLES & set(reviewer.roles):
+    # The roster as it stands when the decision comes: a reviewer removed since decides nothing.
+    authorised = REVIEW_ROLES & set(roles.reviewer_roles)
+    if not authorised or case.intake.sector not in roles.review_sectors:
         return "reviewer is not authorised to review this inquiry"
     role = role_needed(case)
-    if role is not None and role not in reviewer.roles:
+    if role is not None and role not in roles.reviewer_roles:
         if case.senior_review:
             return f"the review SLA was breached: it needs a reviewer with the {role} role"
         return f"a privileged or litigation matter needs a reviewer with the {role} role"

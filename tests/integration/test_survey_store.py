@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,21 +22,29 @@ from activities import migrations as db
 from activities.db import make_engine
 from activities.messaging import enqueue_message
 from activities.migrations import migrate
-from activities.store import apply_snapshot, find_inquiry, list_audit, register_inquiry
+from activities.store import (
+    StoreActivities,
+    apply_snapshot,
+    find_inquiry,
+    list_audit,
+    register_inquiry,
+)
 from activities.surveys import (
     InquiryStillOpen,
     InvalidSurveyScores,
     NoSurveySent,
-    SurveyActivities,
     SurveyAlreadyAnswered,
     UnknownInquiry,
     list_survey_answers,
     record_late_survey,
     record_survey_answer,
 )
+from encryption import DataKeys, LocalMasterKeys
+from encryption.pseudonyms import Pseudonyms
 from models.activities import (
     InquirySnapshot,
     OutboxMessage,
+    RecordInput,
     RegisterInquiryInput,
     SurveyAnswer,
 )
@@ -118,10 +127,17 @@ def late(session: Session, inquiry_id: str = "INQ-1", **scores: Any) -> SurveyAn
 
 
 async def test_recording_the_same_survey_twice_keeps_the_first_answer(db_engine: Engine) -> None:
-    store = SurveyActivities(db_engine)
+    # The workflow's documentation writes the answer with its audit batch; a retried batch, or
+    # a second answer to the same survey, keeps the first.
+    keys = DataKeys(db_engine, LocalMasterKeys({"k1": os.urandom(32)}, "k1"))
+    store = StoreActivities(db_engine, Pseudonyms(keys))
 
-    await ActivityEnvironment().run(store.record_survey, answer(csat=2, comment=COMMENT))
-    await ActivityEnvironment().run(store.record_survey, answer(csat=5))
+    first = RecordInput(survey_answers=[answer(csat=2, comment=COMMENT)])
+    await ActivityEnvironment().run(store.record_events, first)
+    await ActivityEnvironment().run(store.record_events, first)
+    await ActivityEnvironment().run(
+        store.record_events, RecordInput(survey_answers=[answer(csat=5)])
+    )
 
     with Session(db_engine) as session:
         (row,) = list_survey_answers(session=session, inquiry_id="INQ-1")

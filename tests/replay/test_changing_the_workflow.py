@@ -1,5 +1,6 @@
-"""Changing RegulatedInquiry while runs are open, worked through on one change: triage before the
-timer policy, instead of after it (README: "Changing a workflow while runs are open").
+"""Changing RegulatedInquiry while runs are open, worked through on one change: the departments
+are sent the case before the customer is acknowledged, instead of after (README: "Changing a
+workflow while runs are open").
 
 - Made plainly, the change breaks every recorded history: a run open in production would fail
   its next workflow task after the deploy. The replay gate catches it.
@@ -17,40 +18,32 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from activities.triage import TriageActivities
-from models.activities import TriageInput, TriageResult
-from models.policy import ResolvedPolicy, ResolvePolicyInput
+from models.contract import Stage
 from tests.replay.test_replay import RECORDED, continued, load
-from workflows import steps
+from workflows import routing
 from workflows.case import Case
 from workflows.inquiry import RegulatedInquiry
 
-PATCH = "triage-before-policy"
-
-
-async def triage_first(case: Case) -> tuple[ResolvedPolicy, TriageResult]:
-    triage = await steps.local(
-        case, TriageActivities.triage_inquiry, TriageInput(intake=case.intake), "triage"
-    )
-    policy = await steps.local(
-        case,
-        TriageActivities.resolve_policy,
-        ResolvePolicyInput(overrides=case.intake.policy, starts_at=case.intake.received_at),
-        "resolve timer policy",
-    )
-    return policy, triage
+PATCH = "route-before-acknowledging"
 
 
 @workflow.defn(name="RegulatedInquiry")
 class Reordered(RegulatedInquiry):
-    """The change made plainly: two activities swapped."""
+    """The change made plainly: routing and the acknowledgement swapped."""
 
     @workflow.run
     async def run(self, *args: Any) -> Any:
         return await super().run(*args)
 
-    async def _policy_and_triage(self, case: Case) -> tuple[ResolvedPolicy, TriageResult]:
-        return await triage_first(case)
+    async def _acknowledge(self, case: Case) -> None:
+        pass  # after routing, below
+
+    async def _lifecycle(self, case: Case, resume: Stage | None) -> None:
+        if resume is None:
+            await routing.route(case)
+            await super()._acknowledge(case)
+            resume = Stage.DRAFTING
+        await super()._lifecycle(case, resume)
 
 
 @workflow.defn(name="RegulatedInquiry")
@@ -61,10 +54,16 @@ class Patched(RegulatedInquiry):
     async def run(self, *args: Any) -> Any:
         return await super().run(*args)
 
-    async def _policy_and_triage(self, case: Case) -> tuple[ResolvedPolicy, TriageResult]:
-        if workflow.patched(PATCH):
-            return await triage_first(case)
-        return await super()._policy_and_triage(case)
+    async def _acknowledge(self, case: Case) -> None:
+        if not workflow.patched(PATCH):
+            await super()._acknowledge(case)
+
+    async def _lifecycle(self, case: Case, resume: Stage | None) -> None:
+        if resume is None and workflow.patched(PATCH):
+            await routing.route(case)
+            await super()._acknowledge(case)
+            resume = Stage.DRAFTING
+        await super()._lifecycle(case, resume)
 
 
 async def replay_with(workflow_class: type, history: Any) -> None:
@@ -78,7 +77,8 @@ async def replay_with(workflow_class: type, history: Any) -> None:
     await replayer.replay_workflow(history)
 
 
-# Runs that start at intake (a continued run resumes past triage, where nothing was reordered).
+# Runs that start at intake (a continued run resumes past the acknowledgement, where nothing was
+# reordered).
 FROM_INTAKE = [p for p in RECORDED if not continued(p)][:3]
 
 

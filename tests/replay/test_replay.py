@@ -17,6 +17,7 @@ from temporalio.workflow import NondeterminismError
 from models.contract import workflow_id_for
 from tests.replay.record import HISTORIES, inquiry_id_for
 from workflows.inquiry import RegulatedInquiry
+from workflows.runner import workflow_runner
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 
@@ -37,7 +38,11 @@ def continued(path: Path) -> bool:
 
 async def replay(history: WorkflowHistory) -> None:
     # Recorded unencrypted (record.py says why); the payload converter is the worker's.
-    replayer = Replayer(workflows=[RegulatedInquiry], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[RegulatedInquiry],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
     await replayer.replay_workflow(history)
 
 
@@ -54,7 +59,7 @@ async def test_recorded_history_replays_deterministically(path: Path) -> None:
 async def test_replay_fails_when_the_workflow_would_act_differently() -> None:
     assert RECORDED
     # As if the recorded run had scheduled a differently named activity first.
-    changed = load(RECORDED[0], tamper={'"register_inquiry"': '"register_inquiry_v0"'})
+    changed = load(RECORDED[0], tamper={'"take_in"': '"take_in_v0"'})
 
     with pytest.raises(NondeterminismError):
         await replay(changed)

@@ -70,7 +70,6 @@ def at_checkpoint(case: Case, now: datetime = NOW) -> Case:
         case.department_update(department, done, f"department:{department.value}", now)
     case.move_to(Stage.DRAFTING, now)
     case.add_draft(compose_draft(case.departments, case.flags), "system", now)
-    case.reviewers = dict(REVIEWERS)
     case.move_to(Stage.AWAITING_COMPLIANCE, now)
     return case
 

@@ -12,7 +12,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.config_files import ConfigError
 from activities.roster import RosterActivities, load_roster
-from models.activities import AssignedOwner, AssignOwnerInput, FindOwnerInput, LoadReviewersInput
+from models.activities import AssignedOwner, AssignOwnerInput, FindOwnerInput
 from models.contract import Department, Sector
 from models.settings import PROJECT_ROOT
 from tests.support import roster_with_load
@@ -110,14 +110,12 @@ async def test_team_with_nobody_eligible_fails_without_retry_naming_the_team() -
     assert "legal" in str(caught.value)
 
 
-async def test_reviewers_are_those_authorised_for_the_sector_with_all_roles() -> None:
-    roster = await ActivityEnvironment().run(
-        fake_load({}).load_reviewers, LoadReviewersInput(sector=Sector.LEGAL, tier=3)
-    )
+def test_a_reviewers_roles_name_the_sectors_they_review() -> None:
+    lena = ROSTER.roles_of("reviewer.lena")
 
-    by_id = {r.reviewer_id: r.roles for r in roster.reviewers}
-    assert set(by_id) == {"reviewer.sam", "reviewer.lena", "reviewer.victor", "reviewer.sofia"}
-    assert by_id["reviewer.lena"] == ["compliance_reviewer", "legal_reviewer"]
+    assert lena.reviewer_roles == ["compliance_reviewer", "legal_reviewer"]
+    assert Sector.LEGAL in lena.review_sectors
+    assert ROSTER.roles_of("nobody.here").review_sectors == []
 
 
 def test_shipped_roster_has_no_reviewer_who_owns_or_manages_inquiries() -> None:

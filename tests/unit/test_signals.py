@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from models.activities import StaffRoles
-from models.contract import SIGNAL_PAYLOADS, Department, Stage
+from models.contract import SIGNAL_PAYLOADS, Department, Sector, Stage
 from models.status import DepartmentState, SurveyState
-from tests.unit.test_case import NOW, OWNER, at_checkpoint, make_case
+from tests.unit.test_case import NOW, OWNER, REVIEWERS, at_checkpoint, make_case
 from workflows import views
 from workflows.case import Case
 from workflows.requests import Escalation, Reassignment
@@ -25,9 +25,19 @@ SSN = "123-45-6789"
 MANAGER = StaffRoles(on_roster=True, manages=["care"])
 
 
-def send(case: Case, name: str, roles: StaffRoles = MANAGER, **payload: Any) -> str | None:
-    """Apply one signal as the workflow does; a refusal must leave the case exactly as it was."""
+def reviewer(staff_id: str, sectors: tuple[Sector, ...] = (Sector.HEALTHCARE,)) -> StaffRoles:
+    """What the roster says of `staff_id` as a reviewer (tests/unit/test_case.py's REVIEWERS)."""
+    known = REVIEWERS.get(staff_id)
+    roles = list(known.roles) if known else []
+    return StaffRoles(on_roster=known is not None, reviewer_roles=roles, review_sectors=sectors)
+
+
+def send(case: Case, name: str, roles: StaffRoles | None = None, **payload: Any) -> str | None:
+    """Apply one signal as the workflow does; a refusal must leave the case exactly as it was.
+    The sender's roles: a reviewer's for a decision, a team manager's otherwise."""
     decoded = SIGNAL_PAYLOADS[name].model_validate(payload)
+    if roles is None:
+        roles = reviewer(payload["reviewer_id"]) if name == "compliance_decision" else MANAGER
     before = (case.seq, case.stage, case.tier, case.owner, len(case.reviews), len(case.drafts))
     reason = RULES[name](case, decoded, roles, NOW)
     if reason is not None:

@@ -86,7 +86,7 @@ async def test_a_local_step_that_keeps_failing_is_held_and_retried_never_without
     await env.sleep(timedelta(minutes=4))  # past every attempt of the first round
 
     def attempts() -> int:
-        return world.calls.count("assign_owner")
+        return world.calls.count("take_in")
 
     assert attempts() == policies.LOCAL_RETRY.maximum_attempts
     await env.sleep((policies.LOCAL_PAUSE + timedelta(minutes=3)) * 2)  # two more rounds
@@ -96,4 +96,4 @@ async def test_a_local_step_that_keeps_failing_is_held_and_retried_never_without
     await env.sleep(policies.LOCAL_PAUSE)
     await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
     [held] = await world.actions_done("step_held", 1)
-    assert held.detail == {"step": "assign owner", "cause": "ConfigUnavailable"}
+    assert held.detail == {"step": "take the inquiry in", "cause": "ConfigUnavailable"}

@@ -102,7 +102,6 @@ async def test_draft_quoting_an_identifier_is_held_until_a_clean_revision(world:
     ]
     assert "failed automated checks" in notice
     assert "123-45-6789" not in notice
-    assert "load_reviewers" not in world.calls
 
     await handle.signal("revise_response", revise(CLEAN))
     current = await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)

@@ -60,5 +60,5 @@ async def test_inquiry_id_that_ran_before_is_refused_without_a_message(world: Wo
 
     assert error.type == "InquiryAlreadyExists"
     assert "first-run-of-this-inquiry" in error.message
-    assert world.calls == ["register_inquiry"]
+    assert world.calls == ["take_in"]
     assert world.messages == []

@@ -36,7 +36,7 @@ async def test_tier1_without_flags_is_released_by_policy_without_a_reviewer(worl
     assert outcome.release == "policy"
     assert outcome.approved_by == []
     assert [e.detail["draft_version"] for e in world.actions("compliance_policy_release")] == [1]
-    assert "load_reviewers" not in world.calls
+    assert "verify_actors" not in world.calls  # nobody decided: no action came
     assert len(world.sent("resolution")) == 1
 
 

@@ -33,6 +33,7 @@ from temporalio.worker import Worker
 
 from activities.config_files import PolicyFile, merge_policy
 from models.activities import (
+    SURVEY_REF_SLOT,
     ActorCheck,
     AssignedOwner,
     AssignOwnerInput,
@@ -43,29 +44,25 @@ from models.activities import (
     EscalationInput,
     FindOwnerInput,
     InquirySnapshot,
-    LoadReviewersInput,
     MessageReceipt,
     OutboxMessage,
     OwnerOnRoster,
     RecordInput,
-    RegisterInquiryInput,
     RegisterInquiryResult,
     Reviewer,
-    ReviewerRoster,
     StaffRoles,
     SurveyAnswer,
-    SurveyRefInput,
-    TriageInput,
     TriageResult,
     VerifyActorInput,
     VerifyActorsInput,
 )
-from models.contract import ComplianceFlag, Department, Urgency, workflow_id_for
-from models.policy import ResolvedPolicy, ResolvePolicyInput
+from models.contract import ComplianceFlag, Department, Sector, Urgency, workflow_id_for
 from models.status import InquiryOutcome, RuleHit
+from models.take_in import TakeInInput, TakenIn
 from tests.workflows.drive import WAIT_S
 from tests.workflows.server import wind_down
 from workflows.inquiry import RegulatedInquiry
+from workflows.runner import workflow_runner
 
 OWNER = "owner.olga"
 REVIEWER = "rev.rita"
@@ -312,6 +309,7 @@ class World:
             task_queue=self.task_queue,
             workflows=[RegulatedInquiry],
             activities=self.activities(),
+            workflow_runner=workflow_runner(),
         ):
             try:
                 yield self
@@ -324,11 +322,23 @@ class World:
     def activities(self) -> list[Callable[..., Any]]:
         world = self
 
-        @activity.defn(name="register_inquiry")
-        async def register_inquiry(request: RegisterInquiryInput) -> RegisterInquiryResult:
-            world.calls.append("register_inquiry")
-            first = world.first_run_id or request.run_id
-            return RegisterInquiryResult(accepted=world.first_run_id is None, first_run_id=first)
+        @activity.defn(name="take_in")
+        async def take_in(request: TakeInInput) -> TakenIn:
+            world.calls.append("take_in")
+            first = world.first_run_id or request.registration.run_id
+            registered = RegisterInquiryResult(
+                accepted=world.first_run_id is None, first_run_id=first
+            )
+            if not registered.accepted:
+                return TakenIn(registered=registered)
+            defaults = PolicyFile.model_validate(POLICY | world.policy)
+            starts_at = request.policy.starts_at or activity.info().current_attempt_scheduled_time
+            resolved = merge_policy(defaults, request.policy.overrides, starts_at)
+            policy = resolved.model_copy(update=world.resolved)
+            if world.roster_down:
+                raise ApplicationError("roster unreadable", type="ConfigUnavailable")
+            owner = None if world.team_empty else world.owner
+            return TakenIn(registered=registered, policy=policy, triage=world.triage, owner=owner)
 
         @activity.defn(name="record_events")
         async def record_events(request: RecordInput) -> None:
@@ -337,21 +347,9 @@ class World:
                 world.refused_writes += 1
                 raise ApplicationError("the store refused the operation", type="StoreError")
             world.events.extend(request.events)
+            world.surveys.extend(request.survey_answers)
             if request.snapshot is not None:
                 world.snapshots.append(request.snapshot)
-
-        @activity.defn(name="resolve_policy")
-        async def resolve_policy(request: ResolvePolicyInput) -> ResolvedPolicy:
-            world.calls.append("resolve_policy")
-            defaults = PolicyFile.model_validate(POLICY | world.policy)
-            starts_at = request.starts_at or activity.info().current_attempt_scheduled_time
-            resolved = merge_policy(defaults, request.overrides, starts_at)
-            return resolved.model_copy(update=world.resolved)
-
-        @activity.defn(name="triage_inquiry")
-        async def triage_inquiry(request: TriageInput) -> TriageResult:
-            world.calls.append("triage_inquiry")
-            return world.triage
 
         @activity.defn(name="assign_owner")
         async def assign_owner(request: AssignOwnerInput) -> AssignedOwner:
@@ -393,6 +391,7 @@ class World:
                 reviewer_roles=[
                     r for x in world.reviewers if x.reviewer_id == actor for r in x.roles
                 ],
+                review_sectors=list(Sector),  # the world's reviewers review every sector
             )
             return ActorCheck(roles=roles)
 
@@ -400,21 +399,6 @@ class World:
         async def verify_actors(request: VerifyActorsInput) -> list[ActorCheck]:
             world.calls.append("verify_actors")
             return [check(action) for action in request.actions]
-
-        @activity.defn(name="sign_survey_ref")
-        async def sign_survey_ref(request: SurveyRefInput) -> str:
-            world.calls.append("sign_survey_ref")
-            return f"survey-ref-{request.survey}"
-
-        @activity.defn(name="record_survey")
-        async def record_survey(answer: SurveyAnswer) -> None:
-            world.calls.append("record_survey")
-            world.surveys.append(answer)
-
-        @activity.defn(name="load_reviewers")
-        async def load_reviewers(request: LoadReviewersInput) -> ReviewerRoster:
-            world.calls.append("load_reviewers")
-            return ReviewerRoster(reviewers=world.reviewers)
 
         @activity.defn(name="route_to_department")
         async def route_to_department(request: DepartmentRequest) -> DepartmentAnswer:
@@ -432,6 +416,9 @@ class World:
         @activity.defn(name="send_message")
         async def send_message(message: OutboxMessage) -> MessageReceipt:
             world.calls.append("send_message")
+            if message.survey is not None:  # signed in the send, as the real one does
+                body = message.body.replace(SURVEY_REF_SLOT, f"survey-ref-{message.survey.survey}")
+                message = message.model_copy(update={"body": body, "survey": None})
             if world.customer_channel_down and message.audience == "customer":
                 world.refused_deliveries += 1
                 raise ApplicationError(
@@ -453,17 +440,12 @@ class World:
             return MessageReceipt(message_key=message.message_key, status="queued")
 
         return [
-            register_inquiry,
+            take_in,
             record_events,
-            resolve_policy,
-            triage_inquiry,
             assign_owner,
             find_owner,
             escalation_contacts,
-            load_reviewers,
             route_to_department,
             send_message,
-            record_survey,
             verify_actors,
-            sign_survey_ref,
         ]

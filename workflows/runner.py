@@ -1,0 +1,33 @@
+"""How workers run the workflows: in Temporal's sandbox, with the case file and the pure helpers
+it is built from passed through.
+
+The sandbox imports a workflow's modules afresh for every run it starts, so that no run can see
+another's module state. These modules hold none: models and functions of their arguments (no
+clock, no I/O, no `workflow.*` call), which Temporal's guidance says to pass through "for
+performance and behavior reasons". Imported once per worker, they are no longer rebuilt (the
+case's pydantic models most of all) every time a run starts or comes back into the cache.
+Everything that calls `workflow.*` stays in the sandbox, where its restrictions apply.
+
+Used alike by the worker, the workflow tests and the replay gate: what is replayed is what runs.
+"""
+
+from __future__ import annotations
+
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+PURE = (
+    "workflows.case",
+    "workflows.clocks",
+    "workflows.drafting",
+    "workflows.policies",
+    "workflows.release",
+    "workflows.requests",
+    "workflows.sla",
+    "workflows.timeline",
+)
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PURE)
+    )
