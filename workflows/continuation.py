@@ -27,6 +27,7 @@ from typing import NoReturn
 
 from temporalio import workflow
 
+from workflows import policies
 from workflows.case import Case
 from workflows.inbox import Inbox
 from workflows.timekeeper import until
@@ -99,6 +100,7 @@ async def carry_on(case: Case, inbox: Inbox) -> NoReturn:
             inbox.settled_for_continuing
             and not case.serving
             and not case.writing
+            and len(case.pending) < policies.AUDIT_HOLD
             and workflow.all_handlers_finished()
         )
     )

@@ -19,7 +19,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
-    from models.activities import RecordInput
+    from models.activities import AuditEvent, RecordInput
 
 from workflows import metrics, outbox, policies, steps, views
 from workflows.case import Case
@@ -35,18 +35,14 @@ async def document(case: Case, drained: Callable[[], bool]) -> None:
 async def _write(case: Case, drained: Callable[[], bool]) -> None:
     told = False
     while True:
-        # A batch when the lifecycle comes to a quiet rest (waiting on people or time, nothing
-        # of its own in flight): the events of a busy stretch go in one write. None while the
-        # run continues as new: what is pending is carried.
-        await workflow.wait_condition(
-            lambda: (unwritten(case) and case.quiet and not case.continuing) or drained()
-        )
+        await workflow.wait_condition(lambda: due(case) or drained())
         await _settled()
-        if not (case.quiet or drained()):
+        if not (due(case) or drained()):
             continue  # the rest ended in the activation that woke us: the lifecycle went on
         if not unwritten(case):
             return
-        batch, case.pending = case.pending, []
+        batch = _bounded(case.pending)
+        del case.pending[: len(batch)]
         answers, case.answers_to_store = case.answers_to_store, []
         case.writing = True  # the batch is in no one's hands but the activity's
         workflow.set_current_details(views.current_details(case, workflow.now()))
@@ -77,6 +73,26 @@ async def _write(case: Case, drained: Callable[[], bool]) -> None:
 
 def unwritten(case: Case) -> bool:
     return bool(case.pending or case.answers_to_store)
+
+
+def due(case: Case) -> bool:
+    """A batch is written when the lifecycle comes to a quiet rest (waiting on people or time,
+    nothing of its own in flight), so the events of a busy stretch go in one write; and at any
+    time once AUDIT_HOLD events are pending. While the run continues as new, what is pending is
+    carried (continuation.carry_on waits until it is under AUDIT_HOLD)."""
+    if not unwritten(case):
+        return False
+    return len(case.pending) >= policies.AUDIT_HOLD or (case.quiet and not case.continuing)
+
+
+def _bounded(pending: list[AuditEvent]) -> list[AuditEvent]:
+    """The oldest pending events, at most AUDIT_BATCH_BYTES of them (at least one)."""
+    size = 0
+    for taken, event in enumerate(pending):
+        size += len(event.model_dump_json())
+        if taken and size > policies.AUDIT_BATCH_BYTES:
+            return pending[:taken]
+    return list(pending)
 
 
 async def _keep_visible(case: Case, drained: Callable[[], bool]) -> None:

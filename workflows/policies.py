@@ -31,6 +31,13 @@ STORE_RETRY = RetryPolicy(
     maximum_attempts=8,
 )
 STORE_PAUSE = timedelta(minutes=5)
+# The audit trail is written in batches at the lifecycle's quiet rests, but never holds more than
+# AUDIT_HOLD events meanwhile (a flood of notes while departments are called, or while the run
+# continues as new), and one write carries at most AUDIT_BATCH_BYTES of them: an activity's
+# input, like what continue-as-new carries, must stay under Temporal's 2 MiB payload limit, and
+# an event may hold 20 000 characters of someone's note.
+AUDIT_HOLD = 32
+AUDIT_BATCH_BYTES = 512 * 1024
 # The owner's notice about it: bounded too, since it goes through the same store.
 NOTICE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

@@ -4,6 +4,7 @@ the store accepts them. The inquiry never fails or stops over it."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
@@ -11,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from models.contract import Stage
 from tests import support
 from tests.workflows import drive
-from tests.workflows.world import World
+from tests.workflows.world import OWNER, World
 from workflows import policies
 
 # Longer than STORE_RETRY's attempts take (1 + 2 + 4 + ... + 60 s, about two minutes).
@@ -97,3 +98,24 @@ async def test_a_local_step_that_keeps_failing_is_held_and_retried_never_without
     await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
     [held] = await world.actions_done("step_held", 1)
     assert held.detail == {"step": "take the inquiry in", "cause": "ConfigUnavailable"}
+
+
+async def test_a_flood_of_long_notes_is_written_in_batches_that_fit_a_payload(
+    env: WorkflowEnvironment, world: World
+) -> None:
+    # 100 notes of the longest text the contract allows, all at once: 2 MB of words, where one
+    # activity's input must stay under Temporal's 2 MiB.
+    handle = await world.start(support.intake())
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    await asyncio.gather(
+        *(
+            handle.signal("add_note", {"author_id": OWNER, "text": f"{n} ".ljust(20000, "x")})
+            for n in range(100)
+        )
+    )
+
+    notes = await world.actions_done("note_added", 100)
+
+    assert sorted(int(n.detail["text"].split()[0]) for n in notes) == list(range(100))
+    assert max(world.write_sizes) < policies.AUDIT_BATCH_BYTES + 64 * 1024
+    assert (await drive.status(handle)).stage == Stage.AWAITING_COMPLIANCE

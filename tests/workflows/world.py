@@ -216,6 +216,7 @@ class World:
     # what the workflow did to it
     calls: list[str] = field(default_factory=list)
     events: list[AuditEvent] = field(default_factory=list)
+    write_sizes: list[int] = field(default_factory=list)  # each audit write's input, in bytes
     snapshots: list[InquirySnapshot] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
     requests: list[DepartmentRequest] = field(default_factory=list)
@@ -348,6 +349,7 @@ class World:
                 raise ApplicationError("the store refused the operation", type="StoreError")
             world.events.extend(request.events)
             world.surveys.extend(request.survey_answers)
+            world.write_sizes.append(len(request.model_dump_json()))
             if request.snapshot is not None:
                 world.snapshots.append(request.snapshot)
 
