@@ -340,9 +340,22 @@ def append_events(*, session: Session, events: Sequence[AuditEvent]) -> int:
     conn = session.connection()
     added = 0
     for inquiry_id in sorted(by_inquiry):
+        batch = by_inquiry[inquiry_id]
         start = tip = _lock_head(conn, inquiry_id)
-        for values in by_inquiry[inquiry_id]:
-            tip = _append(conn, tip, values, alarm=True)
+        # One look for the whole batch: a key not stored yet is inserted straight away; a key
+        # stored already (a retried write, or a conflict) takes the careful path.
+        stored = set(
+            conn.execute(
+                select(AUDIT_EVENT.c.event_key).where(
+                    AUDIT_EVENT.c.event_key.in_([v["event_key"] for v in batch])
+                )
+            ).scalars()
+        )
+        for values in batch:
+            fresh = None
+            if values["event_key"] not in stored:
+                fresh = _insert_row(conn, tip, values)
+            tip = fresh or _append(conn, tip, values, alarm=True)
         if tip != start:
             conn.execute(
                 update(AUDIT_HEAD)
