@@ -226,15 +226,6 @@ class InquirySnapshot(Model):
     resolution_ref: str | None = None
 
 
-class RecordInput(Model):
-    """One write of the documentation: audit events, the read model, and survey answers that
-    came since the last write (stored once per survey, in the same transaction)."""
-
-    events: list[AuditEvent] = Field(default_factory=list)
-    snapshot: InquirySnapshot | None = None
-    survey_answers: list[SurveyAnswer] = Field(default_factory=list)
-
-
 MessageKind = Literal[
     "acknowledgement",
     "resolution",
@@ -282,6 +273,15 @@ class SurveyAnswer(Model):
     comment: str | None = None
     answered_at: datetime
     late: bool = False
+
+
+class RecordInput(Model):
+    """One write of the documentation: audit events, the read model, and survey answers that
+    came since the last write (stored once per survey, in the same transaction)."""
+
+    events: list[AuditEvent] = Field(default_factory=list)
+    snapshot: InquirySnapshot | None = None
+    survey_answers: list[SurveyAnswer] = Field(default_factory=list)
 
 
 class MessageReceipt(Model):
