@@ -28,6 +28,7 @@ from sqlmodel import Session, SQLModel, col, select, update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import metrics
 from activities.db import in_store
 from audit.chain import append_events, read_trail
 from encryption.pseudonyms import Pseudonyms
@@ -95,11 +96,11 @@ def register_inquiry(
     return RegisterInquiryResult(accepted=owner == request.run_id, first_run_id=owner)
 
 
-def record_events(*, session: Session, events: Sequence[AuditEvent]) -> None:
+def record_events(*, session: Session, events: Sequence[AuditEvent]) -> list[AuditEvent]:
     """Append each event to its inquiry's audit chain once: an `event_key` already stored with
     the same content is skipped; one stored with other content raises the alarm and the event is
-    kept under a derived key (`audit.chain`)."""
-    append_events(session=session, events=events)
+    kept under a derived key (`audit.chain`). Returns the events stored for the first time."""
+    return append_events(session=session, events=events)
 
 
 def record_survey_answer(*, session: Session, answer: SurveyAnswer, now: datetime) -> bool:
@@ -208,7 +209,7 @@ class StoreActivities:
 
     @activity.defn(name="record_events")
     async def record_events(self, request: RecordInput) -> None:
-        await in_store(self._record, request)
+        metrics.count(await in_store(self._record, request))
 
     def _register(self, request: RegisterInquiryInput, customer_ref: str) -> RegisterInquiryResult:
         with Session(self._engine) as session:
@@ -218,12 +219,13 @@ class StoreActivities:
             session.commit()
             return result
 
-    def _record(self, request: RecordInput) -> None:
+    def _record(self, request: RecordInput) -> list[AuditEvent]:
         with Session(self._engine) as session:
-            record_events(session=session, events=request.events)
+            stored = record_events(session=session, events=request.events)
             for answer in request.survey_answers:
                 # A retry finds the answer stored and adds nothing: the False is expected then.
                 record_survey_answer(session=session, answer=answer, now=datetime.now(UTC))
             if request.snapshot is not None:
                 apply_snapshot(session=session, snapshot=request.snapshot)
             session.commit()
+            return stored

@@ -331,14 +331,15 @@ def restored(row: RowMapping, texts: Mapping[str, StoredText]) -> dict[str, Any]
 # --- appending -------------------------------------------------------------------------------
 
 
-def append_events(*, session: Session, events: Sequence[AuditEvent]) -> int:
-    """Append each event to its inquiry's chain, once; returns how many rows were added
-    (an alarm row included). Committing is the caller's."""
-    by_inquiry: dict[str, list[dict[str, Any]]] = {}
+def append_events(*, session: Session, events: Sequence[AuditEvent]) -> list[AuditEvent]:
+    """Append each event to its inquiry's chain, once; returns the events stored for the first
+    time (not those a retried write found stored, nor a conflicting one kept under a derived key
+    beside its alarm). Committing is the caller's."""
+    by_inquiry: dict[str, list[tuple[AuditEvent, dict[str, Any]]]] = {}
     for event in events:
-        by_inquiry.setdefault(event.inquiry_id, []).append(_values(event))
+        by_inquiry.setdefault(event.inquiry_id, []).append((event, _values(event)))
     conn = session.connection()
-    added = 0
+    added: list[AuditEvent] = []
     for inquiry_id in sorted(by_inquiry):
         batch = by_inquiry[inquiry_id]
         start = tip = _lock_head(conn, inquiry_id)
@@ -347,14 +348,16 @@ def append_events(*, session: Session, events: Sequence[AuditEvent]) -> int:
         stored = set(
             conn.execute(
                 select(AUDIT_EVENT.c.event_key).where(
-                    AUDIT_EVENT.c.event_key.in_([v["event_key"] for v in batch])
+                    AUDIT_EVENT.c.event_key.in_([v["event_key"] for _, v in batch])
                 )
             ).scalars()
         )
-        for values in batch:
+        for event, values in batch:
             fresh = None
             if values["event_key"] not in stored:
                 fresh = _insert_row(conn, tip, values)
+            if fresh is not None:
+                added.append(event)
             tip = fresh or _append(conn, tip, values, alarm=True)
         if tip != start:
             conn.execute(
@@ -362,7 +365,6 @@ def append_events(*, session: Session, events: Sequence[AuditEvent]) -> int:
                 .where(AUDIT_HEAD.c.inquiry_id == inquiry_id)
                 .values(seq=tip[0], row_hash=tip[1])
             )
-            added += tip[0] - start[0]
     return added
 
 

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from models.activities import AuditEvent, RecordInput
 
-from workflows import metrics, outbox, policies, steps, views
+from workflows import outbox, policies, steps, views
 from workflows.case import Case
 from workflows.visibility import ALL_KEYS, search_attribute_updates
 
@@ -67,7 +67,6 @@ async def _write(case: Case, drained: Callable[[], bool]) -> None:
             await workflow.sleep(policies.STORE_PAUSE, summary="documentation retry pause")
             continue
         case.writing = False
-        metrics.count(batch)
         told = False
 
 

@@ -102,10 +102,12 @@ def trail(inquiry_id: str = "INQ-1") -> list[AuditEvent]:
     ]  # fmt: skip
 
 
-def write(engine: Engine, events: list[AuditEvent]) -> None:
+def write(engine: Engine, events: list[AuditEvent]) -> list[AuditEvent]:
+    """Record `events` in one transaction; returns those stored for the first time (counted)."""
     with Session(engine) as session:
-        record_events(session=session, events=events)
+        stored = record_events(session=session, events=events)
         session.commit()
+        return stored
 
 
 def rows(engine: Engine, inquiry_id: str = "INQ-1") -> list[StoredRow]:
@@ -183,13 +185,13 @@ def test_a_trail_is_chained_with_free_text_kept_apart_and_reads_back_whole(
 def test_a_retried_write_changes_nothing(
     db_engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    write(db_engine, trail())
+    assert write(db_engine, trail()) == trail()
     before = rows(db_engine)
 
-    write(db_engine, trail())
-    write(db_engine, trail()[2:4])
+    assert write(db_engine, trail()) == []  # nothing new, so the metrics count nothing again
+    assert write(db_engine, trail()[2:4] + [event("INQ-1:new", 9)]) == [event("INQ-1:new", 9)]
 
-    assert rows(db_engine) == before
+    assert rows(db_engine)[: len(before)] == before
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
@@ -337,8 +339,8 @@ def test_a_key_taken_in_advance_raises_the_alarm_and_the_real_event_is_kept(
     write(db_engine, [squatter])
 
     with caplog.at_level(logging.ERROR, logger="regulated_inquiries.audit"):
-        write(db_engine, [genuine])
-        write(db_engine, [genuine])  # retried: nothing more
+        assert write(db_engine, [genuine]) == []  # kept beside the alarm, not counted as new
+        assert write(db_engine, [genuine]) == []  # retried: nothing more
 
     with Session(db_engine) as session:
         read = list_audit(session=session, inquiry_id="INQ-1")

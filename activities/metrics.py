@@ -1,18 +1,23 @@
-"""Inquiry metrics, derived from the audit events the workflow documents: one place, so a
-counter moves exactly when the audit trail says something happened.
+"""Inquiry metrics, derived from the audit events as they are stored: one place, so a counter
+moves exactly when the audit trail gains an event.
 
-Through the workflow's metric meter, which records nothing during replay. Labels are stage,
-signal and clock names only: never an inquiry id, an owner or anything from the intake.
+Counted by `record_events` after its transaction commits, from the events stored for the first
+time: a retried write, a workflow task run again after a failed completion, or a replay stores
+nothing new and counts nothing. (Counted in the workflow instead, a task retried after its
+completion was refused counts twice.) A worker that dies between the commit and the count loses
+those counts: metrics may undercount, never overcount.
+
+Labels are stage, signal and clock names only: never an inquiry id, an owner or anything from
+the intake.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from temporalio import workflow
+from temporalio import activity
 
-with workflow.unsafe.imports_passed_through():
-    from models.activities import AuditEvent
+from models.activities import AuditEvent
 
 STARTED = "inquiries_started"
 TRANSITIONS = "inquiry_stage_transitions"
@@ -21,7 +26,7 @@ REFUSED = "inquiry_signals_refused"
 
 
 def count(events: Iterable[AuditEvent]) -> None:
-    meter = workflow.metric_meter()
+    meter = activity.metric_meter()
     for event in events:
         if event.action == "inquiry_received":
             meter.create_counter(STARTED, "inquiries started").add(1)
