@@ -343,8 +343,9 @@ def append_events(*, session: Session, events: Sequence[AuditEvent]) -> list[Aud
     for inquiry_id in sorted(by_inquiry):
         batch = by_inquiry[inquiry_id]
         start = tip = _lock_head(conn, inquiry_id)
-        # One look for the whole batch: a key not stored yet is inserted straight away; a key
-        # stored already (a retried write, or a conflict) takes the careful path.
+        # One look for the whole batch: keys not stored yet go in together, in one statement; a
+        # key stored already (a retried write, a conflict, a repeat within the batch) takes the
+        # careful path, one row at a time.
         stored = set(
             conn.execute(
                 select(AUDIT_EVENT.c.event_key).where(
@@ -352,13 +353,18 @@ def append_events(*, session: Session, events: Sequence[AuditEvent]) -> list[Aud
                 )
             ).scalars()
         )
+        fresh: list[tuple[AuditEvent, dict[str, Any]]] = []
         for event, values in batch:
-            fresh = None
             if values["event_key"] not in stored:
-                fresh = _insert_row(conn, tip, values)
-            if fresh is not None:
-                added.append(event)
-            tip = fresh or _append(conn, tip, values, alarm=True)
+                stored.add(values["event_key"])
+                fresh.append((event, values))
+                continue
+            tip = _insert_rows(conn, tip, [values for _, values in fresh])
+            added += [event for event, _ in fresh]
+            fresh = []
+            tip = _append(conn, tip, values, alarm=True)
+        tip = _insert_rows(conn, tip, [values for _, values in fresh])
+        added += [event for event, _ in fresh]
         if tip != start:
             conn.execute(
                 update(AUDIT_HEAD)
@@ -448,7 +454,31 @@ def _append(conn: Connection, tip: Tip, values: dict[str, Any], *, alarm: bool) 
     return added
 
 
+def _insert_rows(conn: Connection, tip: Tip, batch: Sequence[dict[str, Any]]) -> Tip:
+    """Append events whose keys were found absent under the head lock, in one statement.
+
+    A plain INSERT: should another inquiry's writer take one of these keys in the meantime
+    (PostgreSQL: it holds its own head), the unique key fails the transaction and the retried
+    write finds the key stored, so it takes the careful path (`_append`)."""
+    if not batch:
+        return tip
+    rows: list[dict[str, Any]] = []
+    texts_of: dict[str, dict[str, tuple[str, str]]] = {}
+    for values in batch:
+        chained, texts = commit_free_text(values["detail"], values["actor"])
+        linked = {**values, "detail": chained, "seq": tip[0] + 1, "prev_hash": tip[1]}
+        tip = (tip[0] + 1, Entry(**linked).digest())
+        rows.append({**linked, "row_hash": tip[1]})
+        texts_of[values["event_key"]] = texts
+    ids = conn.execute(
+        insert(AUDIT_EVENT).returning(AUDIT_EVENT.c.event_key, AUDIT_EVENT.c.id), rows
+    ).all()
+    _insert_texts(conn, [(event_id, texts_of[key]) for key, event_id in ids], batch[0])
+    return tip
+
+
 def _insert_row(conn: Connection, tip: Tip, values: dict[str, Any]) -> Tip | None:
+    """Append one event unless its key is taken (None then): the careful path."""
     chained, texts = commit_free_text(values["detail"], values["actor"])
     seq, prev_hash = tip[0] + 1, tip[1]
     linked = {**values, "detail": chained, "seq": seq, "prev_hash": prev_hash}
@@ -461,21 +491,29 @@ def _insert_row(conn: Connection, tip: Tip, values: dict[str, Any]) -> Tip | Non
     ).scalar_one_or_none()
     if event_id is None:
         return None
-    if texts:
-        conn.execute(
-            insert(AUDIT_TEXT),
-            [
-                {
-                    "event_id": event_id,
-                    "inquiry_id": values["inquiry_id"],
-                    "field": key,
-                    "salt": salt,
-                    "text": text,
-                }
-                for key, (salt, text) in texts.items()
-            ],
-        )
+    _insert_texts(conn, [(event_id, texts)], values)
     return seq, row_hash
+
+
+def _insert_texts(
+    conn: Connection,
+    texts: Sequence[tuple[int, dict[str, tuple[str, str]]]],
+    values: Mapping[str, Any],
+) -> None:
+    """The free text of stored rows (`event_id`, field -> (salt, text)), of one inquiry."""
+    rows = [
+        {
+            "event_id": event_id,
+            "inquiry_id": values["inquiry_id"],
+            "field": key,
+            "salt": salt,
+            "text": text,
+        }
+        for event_id, fields in texts
+        for key, (salt, text) in fields.items()
+    ]
+    if rows:
+        conn.execute(insert(AUDIT_TEXT), rows)
 
 
 def _same_content(conn: Connection, existing: StoredRow, values: Mapping[str, Any]) -> bool:

@@ -195,6 +195,28 @@ def test_a_retried_write_changes_nothing(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+def test_a_key_repeated_within_one_write_is_stored_once_or_raises_the_alarm(
+    db_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, again = event("INQ-1:1", 1), event("INQ-1:1", 1)
+    other = event("INQ-1:2", 2, detail={"note": "first words"})
+    changed = event("INQ-1:2", 3, detail={"note": "other words"})
+
+    with caplog.at_level(logging.ERROR, logger="regulated_inquiries.audit"):
+        stored = write(db_engine, [first, again, other, changed, event("INQ-1:3", 4)])
+
+    assert stored == [first, other, event("INQ-1:3", 4)]
+    assert [(r.event_key, r.seq) for r in rows(db_engine)] == [
+        ("INQ-1:1", 1),
+        ("INQ-1:2", 2),
+        ("INQ-1:2#conflict-1", 3),
+        ("INQ-1:2#conflict-1:key-conflict", 4),
+        ("INQ-1:3", 5),
+    ]
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
+    assert verify_store(db_engine).ok
+
+
 def test_two_threads_appending_to_one_inquiry_leave_one_valid_chain(db_engine: Engine) -> None:
     def append(writer: str) -> None:
         for n in range(15):
