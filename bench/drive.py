@@ -185,6 +185,7 @@ async def until(
 async def costs_of(handle: WorkflowHandle[Any, Any], keep: Path | None = None) -> Costs:
     history = await handle.fetch_history()
     if keep is not None:
+        keep.parent.mkdir(parents=True, exist_ok=True)
         keep.write_text(history.to_json())
     try:
         return read_costs(history.events)
