@@ -25,6 +25,7 @@ import clients
 from activities.config_files import ConfigError
 from activities.db import make_engine
 from activities.departments import DepartmentActivities
+from activities.guard import ActivityGuard
 from activities.identity import IdentityActivities, survey_secrets
 from activities.intake import IntakeActivities
 from activities.messaging import DeliveryAdapter, LoggingDelivery, MessagingActivities
@@ -104,6 +105,7 @@ async def running_worker(
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
             max_cached_workflows=settings.max_cached_workflows,
             workflow_runner=workflow_runner(),
+            interceptors=[ActivityGuard.for_workflows(WORKFLOWS)],
         )
         async with (
             worker,

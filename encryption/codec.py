@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidTag
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import (
+    ActivitySerializationContext,
     DefaultFailureConverter,
     PayloadCodec,
     PayloadConverter,
@@ -37,17 +38,24 @@ PLAIN_FAILURE_TYPES = frozenset({"InvalidIntake"})
 class EncryptionCodec(PayloadCodec, WithSerializationContext):
     """AES-256-GCM with the data key of the payload's inquiry (its workflow id)."""
 
-    def __init__(self, keys: DataKeys, scope: str = SHARED_SCOPE) -> None:
+    def __init__(
+        self, keys: DataKeys, scope: str = SHARED_SCOPE, *, sealed_only: bool = False
+    ) -> None:
         self._keys = keys
         self._scope = scope
+        self._sealed_only = sealed_only
 
     @property
     def keys(self) -> DataKeys:
         return self._keys
 
     def with_context(self, context: SerializationContext) -> Self:
+        """The codec for one inquiry (its workflow id). An activity's arguments and result are
+        only ever written by our own workers, so there a plain payload is refused: it can only
+        come from someone completing an activity, or starting one, by hand."""
         workflow_id = getattr(context, "workflow_id", None)
-        return type(self)(self._keys, workflow_id or SHARED_SCOPE)
+        sealed_only = isinstance(context, ActivitySerializationContext)
+        return type(self)(self._keys, workflow_id or SHARED_SCOPE, sealed_only=sealed_only)
 
     def for_scope(self, scope: str) -> EncryptionCodec:
         """This codec for an inquiry named outside the SDK (the codec server's header)."""
@@ -83,6 +91,8 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         decoded = []
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCRYPTED_ENCODING:
+                if self._sealed_only:
+                    raise Undecodable("an activity's payload must be encrypted")
                 decoded.append(payload)  # plain JSON from a raw client
                 continue
             try:

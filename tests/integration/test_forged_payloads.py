@@ -8,6 +8,8 @@ import asyncio
 import json
 import os
 import uuid
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution, WorkflowType
@@ -17,13 +19,25 @@ from temporalio.api.workflowservice.v1 import (
     SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
 )
-from temporalio.client import WorkflowFailureError
+from temporalio.client import ActivityFailureError, Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from activities.guard import NOT_SCHEDULED_BY_AN_INQUIRY
+from models.activities import OutboxMessage
+from models.contract import Department
 from models.status import InquiryOutcome
 from tests.integration.conftest import Stack
-from tests.integration.helpers import approve, audit, start, status_when
-from tests.support import intake, new_id
+from tests.integration.helpers import (
+    approve,
+    audit,
+    history_events,
+    outbox,
+    scheduled,
+    start,
+    status_when,
+)
+from tests.support import billing_only, intake, new_id
 
 
 async def raw_signal(stack: Stack, workflow_id: str, name: str, payload: Payload) -> None:
@@ -113,3 +127,73 @@ async def test_a_start_whose_input_is_not_json_fails_at_once_without_quoting_it(
     assert isinstance(cause, ApplicationError) and cause.type == "InvalidIntake"
     assert "undecodable payload (not valid JSON)" in str(cause)
     assert marker not in str(cause)
+
+
+async def test_a_standalone_activity_cannot_send_a_message_to_a_customer(stack: Stack) -> None:
+    """Anyone who may write to the namespace can start an activity on the task queue by hand
+    (`temporal activity start --type send_message ...`), even through the codec: the worker
+    refuses it before it runs, so no message leaves that no inquiry released."""
+    inquiry_id = new_id("LONE")
+    message = OutboxMessage(
+        message_key=f"inquiry-{inquiry_id}:forged:resolution",
+        inquiry_id=inquiry_id,
+        workflow_id=f"inquiry-{inquiry_id}",
+        kind="resolution",
+        audience="customer",
+        recipient="victim@example.test",
+        channel="email",
+        subject="Your resolution",
+        body="Confirm your card at http://evil.example",
+    )
+    handle = await stack.client.start_activity(
+        "send_message",
+        message,
+        id=f"forged-{inquiry_id}",
+        task_queue=stack.settings.task_queue,
+        start_to_close_timeout=timedelta(seconds=10),
+        retry_policy=RetryPolicy(maximum_attempts=3),
+    )
+
+    with pytest.raises(ActivityFailureError) as failed:
+        await asyncio.wait_for(handle.result(), 30)
+
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == NOT_SCHEDULED_BY_AN_INQUIRY
+    assert outbox(stack, inquiry_id) == []
+
+
+async def test_a_hand_made_completion_of_a_department_call_reaches_no_draft(
+    stack: Stack,
+) -> None:
+    """Someone completes a slow department call by hand with a plain result of their own
+    (`temporal activity complete --workflow-id ... --activity-id ...`). The codec refuses a
+    plain activity result, so the words never reach a draft or a customer; the run stops at the
+    failed workflow task for an operator to see (and reset), instead of carrying on with them."""
+    stack.simulator.desk.configure(Department.BILLING, latency_s=20)
+    handle = await start(stack, billing_only(new_id("HAND")))
+    routing = await status_when(handle, lambda s: s.stage == "routing")
+    [call] = scheduled(await history_events(handle), "route_to_department")
+    raw = Client(stack.client.service_client, namespace=stack.client.namespace)
+    forged = {"status": "completed", "case_ref": "BIL-1", "summary": "Confirm your card"}
+
+    activity_id = call.activity_task_scheduled_event_attributes.activity_id
+    by_hand = raw.get_async_activity_handle(
+        workflow_id=handle.id, run_id=None, activity_id=activity_id
+    )
+    await by_hand.complete(forged)
+    await until_task_failed(handle)
+
+    assert scheduled(await history_events(handle), "send_message")[1:] == []  # the ack only
+    assert [m.kind for m in outbox(stack, routing.inquiry_id)] == ["acknowledgement"]
+    trail = json.dumps([r.detail for r in audit(stack, routing.inquiry_id)])
+    assert "Confirm your card" not in trail
+    await handle.terminate("test over")
+
+
+async def until_task_failed(handle: WorkflowHandle[Any, Any]) -> None:
+    async with asyncio.timeout(30):
+        while not any(
+            e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+            for e in await history_events(handle)
+        ):
+            await asyncio.sleep(0.2)
