@@ -9,6 +9,7 @@ from typing import Any
 
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
+from models.contract import Urgency
 from workflows.case import Case
 
 STAGE = SearchAttributeKey.for_keyword("InquiryStage")
@@ -42,12 +43,20 @@ def search_attribute_updates(case: Case) -> list[SearchAttributeUpdate[Any]]:
     if case.tier is not None:
         updates.append(TIER.value_set(case.tier))
     if case.triage is not None:
-        updates.append(URGENCY.value_set(case.triage.urgency.value))
+        updates.append(URGENCY.value_set(visible_urgency(case.triage.urgency).value))
         updates.append(CATEGORIES.value_set([c.value for c in case.triage.categories]))
         updates.append(FLAGS.value_set([f.value for f in case.triage.compliance_flags]))
     if case.owner is not None:
         updates.append(OWNER.value_set(case.owner))
     return updates
+
+
+def visible_urgency(urgency: Urgency) -> Urgency:
+    """The urgency a search attribute may show. Only the self-harm rules raise an inquiry to
+    `critical` (config/triage_rules.toml), so in a plaintext, filterable attribute it would list
+    those customers: operators see `high` there, the `status` query (encrypted) says `critical`,
+    and the tier 3 notice has already told the people who must act at once."""
+    return Urgency.HIGH if urgency == Urgency.CRITICAL else urgency
 
 
 def list_query(

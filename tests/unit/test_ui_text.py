@@ -3,13 +3,16 @@ set at start, and the current details the workflow keeps up to date. No personal
 
 from __future__ import annotations
 
+from activities.triage import evaluate, load_rules
 from models.activities import TriageResult
 from models.contract import Channel, ComplianceFlag, Department, InquiryIntake, Sector, Urgency
+from models.settings import PROJECT_ROOT
 from models.status import Review, RuleHit
 from tests import support
 from tests.unit.test_case import NOW, POLICY, at_checkpoint, make_case
 from workflows import views
 from workflows.case import Case
+from workflows.visibility import search_attribute_updates, visible_urgency
 
 INTAKE = InquiryIntake.model_validate(
     support.intake("INQ-7", received_at="2026-11-30T08:15:00+01:00")
@@ -105,3 +108,20 @@ def test_current_details_say_whom_the_checkpoint_waits_for() -> None:
     # The former owner wrote the draft: neither they nor the new owner may approve it.
     assert review_line(revised).startswith("**Review** draft v2: 0 of 1 approvals;")
     assert review_line(revised).endswith("not agent.al or owner.olga")
+
+
+def test_search_attributes_never_mark_a_customer_who_spoke_of_self_harm() -> None:
+    """Search attributes are plaintext and filterable: `InquiryUrgency = "critical"` would list
+    exactly the customers the self-harm rules fired for. They show `high`; `status` says more."""
+    rules = load_rules(PROJECT_ROOT / "config" / "triage_rules.toml")
+    intake = InquiryIntake.model_validate(
+        support.intake("INQ-8", body="About my bill. Honestly I want to end it all.")
+    )
+    triage = evaluate(rules, intake)
+    assert triage.urgency == Urgency.CRITICAL  # what the rules decide, kept in `status`
+    case = make_case(tier=triage.tier)
+    case.triage = triage
+
+    shown = {u.key.name: u.value for u in search_attribute_updates(case)}
+    assert shown["InquiryUrgency"] == "high"
+    assert all(visible_urgency(u) != Urgency.CRITICAL for u in Urgency)
