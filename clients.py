@@ -7,8 +7,9 @@ by `encryption.EncryptionCodec` with each inquiry's data key, failures encrypted
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from itertools import zip_longest
 from typing import Any
 
 from pydantic import ValidationError
@@ -57,7 +58,10 @@ class QuietJSONPayloadConverter(PydanticJSONPlainPayloadConverter):
 
 
 class PayloadConverter(CompositePayloadConverter):
-    """The SDK's default encodings, with JSON through QuietJSONPayloadConverter."""
+    """The SDK's default encodings, with JSON through QuietJSONPayloadConverter. A caller's
+    payload the workflow decodes itself (no type hint) in an encoding none of them reads
+    (`binary/protobuf` of an unknown message, `weird/thing`) becomes {UNDECODABLE: reason} as
+    well, so the action is refused and recorded instead of failing the workflow task."""
 
     def __init__(self) -> None:
         quiet = QuietJSONPayloadConverter()
@@ -67,6 +71,21 @@ class PayloadConverter(CompositePayloadConverter):
                 for c in DefaultPayloadConverter.default_encoding_payload_converters
             )
         )
+
+    def from_payloads(
+        self, payloads: Sequence[Payload], type_hints: list[type] | None = None
+    ) -> list[Any]:
+        hints: list[type | None] = list(type_hints or [])
+        values = []
+        for payload, hint in zip_longest(payloads, hints[: len(payloads)]):
+            try:
+                [value] = super().from_payloads([payload], None if hint is None else [hint])
+            except (KeyError, RuntimeError, ValueError, TypeError):
+                if hint is not None:
+                    raise
+                value = {UNDECODABLE: "an encoding this service does not read"}
+            values.append(value)
+        return values
 
 
 def data_converter(keys: DataKeys) -> DataConverter:

@@ -265,6 +265,19 @@ class RegulatedInquiry:
         stage = self._case.stage if self._case is not None else None
         return ActionVerdict(accepted=reason is None, reason=reason, stage=stage)
 
+    @act.validator
+    def _fits(self, name: str, args: Sequence[RawValue]) -> None:
+        """An Update too large to record is turned away before it is accepted: accepted, its
+        input would be written into the history, which refuses it, failing the workflow task
+        for as long as the caller repeats it. (A signal that large the server refuses itself.)"""
+        size = sum(arg.payload.ByteSize() for arg in args)
+        if size > policies.MAX_ACTION_BYTES:
+            raise ApplicationError(
+                f"{name}: the payload is {size} bytes, over the {policies.MAX_ACTION_BYTES} "
+                "bytes an action may carry",
+                type="PayloadTooLarge",
+            )
+
     @workflow.signal(name="compliance_decision")
     def compliance_decision(self, *args: Any) -> None:
         self._post("compliance_decision", args)

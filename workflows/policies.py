@@ -69,6 +69,10 @@ DELIVERY_RETRY = RetryPolicy(
 )
 DELIVERY_PAUSE = timedelta(minutes=15)
 
+# The most an action (a signal's or an Update's payload) may carry: far above any valid one (a
+# note holds at most 20 000 characters), far below what a history event may hold.
+MAX_ACTION_BYTES = 256 * 1024
+
 # Actors that are the system itself rather than a person, as written to the audit trail.
 SYSTEM = "system"
 INTAKE = "intake"

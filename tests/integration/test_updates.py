@@ -8,11 +8,24 @@ import io
 import json
 
 import pytest
+from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
 
 import starter
 from models.status import ActionVerdict
 from tests.integration.conftest import Stack
-from tests.integration.helpers import REVIEWER, audit, cli, start, status_when
+from tests.integration.helpers import (
+    REVIEWER,
+    approve,
+    audit,
+    cli,
+    history_events,
+    start,
+    status_when,
+)
 from tests.support import intake, new_id
 
 
@@ -75,3 +88,35 @@ async def test_the_raw_cli_and_starter_get_the_verdict(
     argv = ["note", payload["inquiry_id"], "--author", "agent.ana", "--text", "late"]
     assert await starter.main(argv, client=stack.client, out=io.StringIO()) == 1
     assert f"inquiry {payload['inquiry_id']} is closed" in capsys.readouterr().err
+
+
+async def test_an_unreadable_or_oversized_update_is_answered_and_the_inquiry_carries_on(
+    stack: Stack,
+) -> None:
+    """An action in an encoding nothing here reads is refused and recorded, like a malformed
+    one; one too large to record is turned away before it is accepted. Neither fails the
+    workflow task, so the inquiry still answers and moves on."""
+    payload = intake(new_id("ODD"))
+    handle = await start(stack, payload)
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+    weird = RawValue(Payload(metadata={"encoding": b"weird/thing"}, data=b"\x00\x01"))
+
+    unreadable = await handle.execute_update("add_note", weird, result_type=ActionVerdict)
+    await handle.signal("add_note", weird)
+    with pytest.raises(WorkflowUpdateFailedError) as too_large:
+        await handle.execute_update(
+            "add_note", {"author_id": "agent.ana", "text": "x" * 300_000, "kind": "note"}
+        )
+
+    assert unreadable.accepted is False and "undecodable" in (unreadable.reason or "")
+    cause = too_large.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "PayloadTooLarge"
+    status = await status_when(handle, lambda s: len(s.refused_signals) == 2)
+    assert [r.signal for r in status.refused_signals] == ["add_note", "add_note"]
+    failed = [
+        e for e in await history_events(handle)
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    ]  # fmt: skip
+    assert failed == []
+    await approve(handle)
+    assert (await handle.result()).stage == "closed"
