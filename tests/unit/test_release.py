@@ -170,6 +170,16 @@ ECOMMERCE = [
     ),
     ("Order", "Where is my order. Honestly I don't see the point of anything anymore.", False),
     ("Order", "Please change the delivery address; I am going to sue you otherwise.", False),
+    # Health named in a shop's inquiry: special category data, for a person to read.
+    ("Invoice", "Please send the invoice for order 12345 for my antidepressants.", False),
+    ("Refund", "Refund order 3310 please, I can't wear the wig after chemotherapy.", False),
+    ("Delivery", "Could the parcel go to my son? I'm home from a stroke and can't get up.", False),
+    ("Return", "I was diagnosed with diabetes, so please take back the sweets in order 90.", False),
+    (
+        "Exchange",
+        "I'm pregnant and the dress from order 7781 no longer fits, exchange please",
+        False,
+    ),
 ]
 HEALTHCARE = [
     ("Parking", "Is the multi-storey car park free after 6pm?", False),
@@ -200,6 +210,14 @@ def test_legal_never_releases_by_policy_with_the_default_configuration(
     subject: str, body: str, expected: bool
 ) -> None:
     assert released("legal", subject, body) is expected
+
+
+def test_a_sentiment_noted_by_staff_keeps_the_draft_for_a_reviewer() -> None:
+    """An agent who wrote down how the customer feels has told us more than triage read."""
+    decision = release.decide(OPEN, Sector.ECOMMERCE, triage(ROUTINE), 1, draft(), 1)
+
+    assert not decision.released
+    assert decision.reasons == ["staff noted the customer's sentiment"]
 
 
 def test_an_operator_can_turn_release_by_policy_off_entirely() -> None:
