@@ -98,6 +98,7 @@ class Case(BaseModel):
     timeline_omitted: int = 0
     seq: int = 0
     notes: int = 0
+    sentiment_notes: int = 0  # of `notes`, how the customer feels: never released by policy
     owner_notices: int = 0
     withdrawn: bool = False
     resolution_ref: str | None = None
@@ -326,7 +327,12 @@ class Case(BaseModel):
         if decided is not None and decided.draft_version == draft.version:
             return decided
         decision = release.decide(
-            self.policy.release_by_policy, self.intake.sector, self.triage, self.tier or 3, draft
+            self.policy.release_by_policy,
+            self.intake.sector,
+            self.triage,
+            self.tier or 3,
+            draft,
+            self.sentiment_notes,
         )
         self.release_decision = decision
         if not decision.released:

@@ -3,7 +3,8 @@
 Only on positive evidence. Every condition must hold, and the decision lists each one that did
 not, so the status and the audit trail say why a draft was or was not released:
 - the policy enables it, for the inquiry's sector and every one of its categories;
-- triage found a routine matter (a routine rule fired) and no sensitivity signal of any kind;
+- triage found a routine matter (a routine rule fired) and no sensitivity signal of any kind,
+  and no one on staff has noted how the customer feels (a `sentiment` note);
 - the inquiry is tier 1 now (an escalation ends it);
 - the draft is the system's own (a person's revision is always reviewed) and passed its checks.
 
@@ -20,7 +21,12 @@ from workflows.policies import SYSTEM
 
 
 def decide(
-    policy: ReleasePolicy, sector: Sector, triage: TriageResult, tier: int, draft: Draft
+    policy: ReleasePolicy,
+    sector: Sector,
+    triage: TriageResult,
+    tier: int,
+    draft: Draft,
+    sentiment_notes: int = 0,
 ) -> ReleaseDecision:
     routine = [hit.rule_id for hit in triage.rules_fired if hit.kind == "routine"]
     signals = [hit.rule_id for hit in triage.rules_fired if hit.kind == "signal"]
@@ -33,6 +39,7 @@ def decide(
             (not refused, f"categories not on the release allow-list: {', '.join(refused)}"),
             (bool(routine), "no rule recognised a routine matter"),
             (not signals, f"sensitivity signals: {', '.join(signals)}"),
+            (not sentiment_notes, "staff noted the customer's sentiment"),
             (tier == 1, f"tier {tier}: only tier 1 is released by policy"),
             (draft.author_id == SYSTEM, "a draft written by a person is always reviewed"),
             (draft.checks_passed, "the draft failed automated checks"),
@@ -43,7 +50,7 @@ def decide(
         return ReleaseDecision(draft_version=draft.version, released=False, reasons=why_not)
     because = [
         f"routine: {', '.join(routine)}",
-        "no sensitivity signal",
+        "no sensitivity signal, no sentiment noted",
         f"{sector.value} / {', '.join(c.value for c in triage.categories)} on the allow-list",
         "tier 1, the system's draft, automated checks passed",
     ]

@@ -219,6 +219,8 @@ def add_note(case: Case, signal: AddNote, roles: StaffRoles, now: datetime) -> s
     if not roles.on_roster:
         return ON_ROSTER
     case.notes += 1
+    if signal.kind == "sentiment":
+        case.sentiment_notes += 1
     case.record(now, signal.author_id, "note_added", {"kind": signal.kind, "text": signal.text})
     return None
 
