@@ -16,13 +16,14 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from activities.triage import ConfigError, evaluate, load_rules
 from commands.common import (
     WORKFLOW_TYPE,
+    CommandError,
     emit,
     parse_json,
     read_text,
     validate,
 )
 from models.activities import TriageResult
-from models.contract import InquiryIntake
+from models.contract import FUTURE_RECEIVED_AT, RECEIVED_AT_SKEW, InquiryIntake
 from models.settings import PROJECT_ROOT, Settings
 from workflows import views
 
@@ -30,6 +31,8 @@ from workflows import views
 async def start(client: Client, args: argparse.Namespace, out: TextIO) -> None:
     raw = sys.stdin.read() if args.file == "-" else read_text(Path(args.file))
     intake = validate(InquiryIntake, parse_json(raw, args.file))
+    if intake.received_at > datetime.now(UTC) + RECEIVED_AT_SKEW:
+        raise CommandError(f"invalid InquiryIntake: {FUTURE_RECEIVED_AT}")
     workflow_id = intake.workflow_id
     summary, details = views.start_metadata(intake, _triage_at_intake(intake))
     try:

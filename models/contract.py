@@ -180,6 +180,12 @@ class Policy(Inbound):
         return self
 
 
+# How far `received_at` may be ahead of the clock that takes the inquiry in (clocks drift): an
+# intake received in the future would start its SLA clocks there, and they would never run out.
+RECEIVED_AT_SKEW = timedelta(minutes=5)
+FUTURE_RECEIVED_AT = "received_at: later than the inquiry was taken in"
+
+
 class InquiryIntake(Inbound):
     inquiry_id: InquiryId
     sector: Sector

@@ -19,7 +19,14 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.intake import IntakeActivities
     from models.activities import RegisterInquiryInput, TriageInput
-    from models.contract import SIGNAL_PAYLOADS, InquiryIntake, Stage, Urgency
+    from models.contract import (
+        FUTURE_RECEIVED_AT,
+        RECEIVED_AT_SKEW,
+        SIGNAL_PAYLOADS,
+        InquiryIntake,
+        Stage,
+        Urgency,
+    )
     from models.policy import ResolvePolicyInput
     from models.status import ActionVerdict, InquiryOutcome, InquiryStatus
     from models.take_in import TakeInInput, TakenIn
@@ -52,6 +59,8 @@ def _open(intake: InquiryIntake, info: workflow.Info) -> Case:
     if info.workflow_id != intake.workflow_id:
         # Signals and operators find an inquiry by its id: the contract fixes the pairing.
         raise PayloadError("workflow id must be 'inquiry-' + inquiry_id")
+    if intake.received_at > info.start_time + RECEIVED_AT_SKEW:
+        raise PayloadError(FUTURE_RECEIVED_AT)
     return Case(intake=intake, workflow_id=info.workflow_id, run_key=info.first_execution_run_id)
 
 

@@ -79,6 +79,11 @@ async def test_bad_input_is_named_and_nothing_is_sent(
     assert code == 2
     assert "note is required" in capsys.readouterr().err
 
+    bad.write_text(json.dumps(intake() | {"received_at": "2099-01-01T00:00:00+00:00"}))
+    code, out = await run(stack, "start", str(bad))
+    assert code == 2 and out == ""
+    assert "received_at: later than the inquiry was taken in" in capsys.readouterr().err
+
     # Past Temporal's 2 MiB payload limit: refused here, by the field's bound, never sent.
     huge = intake()
     huge["body"] = "x" * (3 * 1024 * 1024)

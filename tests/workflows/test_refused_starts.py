@@ -3,6 +3,7 @@ run before. Both fail at once, say why without personal data, and leave nothing 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -49,6 +50,20 @@ async def test_invalid_intake_fails_the_run_naming_the_field_and_no_personal_dat
     assert error.type == "InvalidIntake"
     assert named in error.message
     assert not [value for value in PERSONAL + ["Jordan", "diabetes"] if value in error.message]
+    assert world.calls == []
+
+
+async def test_an_intake_received_in_the_future_is_refused(world: World) -> None:
+    """Its SLA clocks would start in the future and never run out."""
+    intake = support.intake()
+    later = (await world.now()) + timedelta(days=1)
+    intake["received_at"] = later.isoformat()
+    handle = await world.start(intake, received_now=False)
+
+    error = await drive.failure(handle)
+
+    assert error.type == "InvalidIntake"
+    assert "received_at: later than the inquiry was taken in" in error.message
     assert world.calls == []
 
 
