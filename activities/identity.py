@@ -31,6 +31,7 @@ from identity.keys import survey_reference, survey_secret
 from identity.verifier import Verifier
 from models.activities import (
     ActorCheck,
+    OwnerOnRoster,
     StaffRoles,
     SurveyRefInput,
     VerifyActorInput,
@@ -82,8 +83,12 @@ class IdentityActivities:
 
     async def _check(self, input: VerifyActorInput, spender: str) -> ActorCheck:
         staff = input.action not in ("department_result", SURVEY_ACTION)
-        roles = self._roster().roles_of(input.actor) if staff else StaffRoles()
+        roster = self._roster()
+        roles = roster.roles_of(input.actor) if staff else StaffRoles()
         check = ActorCheck(roles=roles)
+        if input.proposed_owner is not None:
+            team = roster.owners_team(input.proposed_owner)
+            check.proposed_owner = OwnerOnRoster(staff_id=input.proposed_owner, team=team)
         if input.assertion is None:
             if self._require_signed:
                 required = (

@@ -102,6 +102,9 @@ class VerifyActorInput(Model):
     digest: str  # identity.assertions.content_digest of the payload
     assertion: str | None = None
     now: datetime
+    # For a reassignment: the staff id proposed as owner, looked up on the roster with the actor,
+    # so the action's verdict already says whether that person may own inquiries.
+    proposed_owner: str | None = None
 
 
 class VerifyActorsInput(Model):
@@ -141,6 +144,7 @@ class ActorCheck(Model):
     draft_version: int | None = None
     survey: str | None = None  # for a survey answer: which survey its reference is for
     roles: StaffRoles = Field(default_factory=StaffRoles)
+    proposed_owner: OwnerOnRoster | None = None  # for a reassignment
 
 
 # --- departments ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.roster import RosterActivities
     from models.activities import FindOwnerInput
 
-from workflows import escalation, messages, outbox, steps
+from workflows import acting, escalation, messages, outbox, steps
 from workflows.case import TERMINAL, Case
 from workflows.policies import SYSTEM
 from workflows.requests import (
@@ -84,8 +84,8 @@ async def _reassign(case: Case, by: str, reason: str, staff_id: str) -> None:
     )
     now = workflow.now()
     if not on_roster.found:
-        case.refuse("reassign_owner", "owner_id is not on the roster as staff who own inquiries",
-                    now, by)  # fmt: skip
+        # The roster changed since the action was checked (acting.refusal refuses it at once).
+        case.refuse("reassign_owner", acting.NOT_AN_OWNER, now, by)
     elif case.stage in TERMINAL or staff_id == case.owner:
         case.record(now, by, "reassignment_skipped", {"reason": "inquiry ended or owner unchanged"})
     else:

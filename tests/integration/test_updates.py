@@ -120,3 +120,27 @@ async def test_an_unreadable_or_oversized_update_is_answered_and_the_inquiry_car
     assert failed == []
     await approve(handle)
     assert (await handle.result()).stage == "closed"
+
+
+async def test_a_reassignment_to_someone_who_may_not_own_inquiries_is_refused_in_its_verdict(
+    stack: Stack,
+) -> None:
+    """The roster says who may own inquiries before the verdict is given, so an Update never
+    answers `accepted` for a reassignment the inquiry then refuses."""
+    handle = await start(stack, intake(new_id("RE")))
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+
+    refused = await handle.execute_update(
+        "reassign_owner", {"owner_id": REVIEWER, "by": "operator.oona", "reason": "cover"},
+        result_type=ActionVerdict,
+    )  # fmt: skip
+    moved = await handle.execute_update(
+        "reassign_owner", {"owner_id": "agent.zoe", "by": "operator.oona", "reason": "cover"},
+        result_type=ActionVerdict,
+    )  # fmt: skip
+
+    assert refused.accepted is False
+    assert refused.reason == "owner_id is not on the roster as staff who own inquiries"
+    assert moved.accepted is True
+    status = await status_when(handle, lambda s: s.owner == "agent.zoe")
+    assert [r.signal for r in status.refused_signals] == ["reassign_owner"]
