@@ -85,7 +85,7 @@ class IdentityActivities:
         staff = input.action not in ("department_result", SURVEY_ACTION)
         roster = self._roster()
         roles = roster.roles_of(input.actor) if staff else StaffRoles()
-        check = ActorCheck(roles=roles)
+        check = ActorCheck(roles=roles, signed_required=self._require_signed)
         if input.proposed_owner is not None:
             team = roster.owners_team(input.proposed_owner)
             check.proposed_owner = OwnerOnRoster(staff_id=input.proposed_owner, team=team)

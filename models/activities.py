@@ -145,6 +145,9 @@ class ActorCheck(Model):
     survey: str | None = None  # for a survey answer: which survey its reference is for
     roles: StaffRoles = Field(default_factory=StaffRoles)
     proposed_owner: OwnerOnRoster | None = None  # for a reassignment
+    # The worker requires signed actions now (REQUIRE_SIGNED_ACTIONS): approvals accepted
+    # unsigned before it did no longer count (workflows/acting.py).
+    signed_required: bool = False
 
 
 # --- departments ----------------------------------------------------------------------------

@@ -75,6 +75,8 @@ class Review(Outbound):
     note: str | None = None
     draft_version: int
     at: datetime
+    # False for a decision accepted without a signed assertion (signed actions not required).
+    verified: bool = True
 
 
 class Deadline(Outbound):

@@ -83,8 +83,17 @@ def refusal(case: Case, action: str, check: ActorCheck) -> str | None:
     return None
 
 
+def checked(case: Case, check: ActorCheck) -> None:
+    """What every check says of the worker's mode: once signed actions are required, approvals
+    accepted unsigned before no longer count towards a release (Case.verdict)."""
+    case.signed_required = check.signed_required
+
+
 def accepted(case: Case, action: str, payload: Any, check: ActorCheck, now: datetime) -> None:
-    """An action passed the rules: unless it was proven, it is documented as unverified."""
+    """An action passed the rules: unless it was proven, it is documented as unverified (and a
+    decision it made is marked so)."""
     if check.verified:
         return
     case.unverified_action(action, actor_of(action, payload), now)
+    if action == "compliance_decision":
+        case.reviews[-1].verified = False  # the rule has just recorded it

@@ -99,6 +99,7 @@ class Case(BaseModel):
     seq: int = 0
     notes: int = 0
     sentiment_notes: int = 0  # of `notes`, how the customer feels: never released by policy
+    signed_required: bool = False  # as the last actor check said (workflows/acting.py)
     owner_notices: int = 0
     withdrawn: bool = False
     resolution_ref: str | None = None
@@ -290,7 +291,10 @@ class Case(BaseModel):
             return "revised"
         if self.decisions(version, "reject"):
             return "rejected"
-        if len(self.decisions(version, "approve")) >= self.approvals_required():
+        approvals = [
+            r for r in self.decisions(version, "approve") if r.verified or not self.signed_required
+        ]
+        if len(approvals) >= self.approvals_required():
             return "approved"
         return None
 

@@ -137,6 +137,8 @@ class Inbox:
         if case.stage in TERMINAL:
             reason: str | None = CLOSED
         else:
+            if check is not None:
+                acting.checked(case, check)
             reason = acting.refusal(case, name, check) if check is not None else None
             if reason is None:
                 roles = check.roles if check is not None else acting.NOBODY

@@ -6,12 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from models.activities import Reviewer, TriageResult
-from models.contract import ComplianceFlag, Department, InquiryIntake, Sector, Stage, Urgency
+from models.activities import ActorCheck, Reviewer, TriageResult
+from models.contract import (
+    ComplianceDecision,
+    ComplianceFlag,
+    Department,
+    InquiryIntake,
+    Sector,
+    Stage,
+    Urgency,
+)
 from models.policy import ReleasePolicy, ResolvedPolicy
 from models.status import DepartmentState, Review, RuleHit
 from tests import support
-from workflows import views
+from workflows import acting, views
 from workflows.case import Case
 from workflows.drafting import compose_draft
 
@@ -168,6 +176,26 @@ def test_approval_of_an_earlier_draft_does_not_count_for_the_revision() -> None:
     assert case.verdict(2) is None
     decide(case, "rev.lena", "approve", 2)
     assert case.verdict(2) == "approved"
+
+
+def test_an_approval_accepted_unsigned_stops_counting_once_signed_actions_are_required() -> None:
+    """A reviewer approved while the worker still accepted unsigned actions; then the worker
+    requires signed ones. Four eyes must now be two signed approvals."""
+    four_eyes = POLICY.model_copy(update={"approvals_required": {"1": 1, "2": 1, "3": 2}})
+    case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",), policy=four_eyes))
+    unsigned = ActorCheck(verified=False, signed_required=False)
+    acting.checked(case, unsigned)
+    decide(case, "rev.lena", "approve", 1)
+    lena = ComplianceDecision(reviewer_id="rev.lena", decision="approve")
+    acting.accepted(case, "compliance_decision", lena, unsigned, NOW)
+    assert case.reviews[-1].verified is False
+
+    acting.checked(case, ActorCheck(verified=True, signed_required=True))
+    decide(case, "rev.sofia", "approve", 1)
+    assert case.verdict(1) is None  # lena's unsigned approval no longer counts
+
+    decide(case, "rev.ravi", "approve", 1)
+    assert case.verdict(1) == "approved"
 
 
 def test_a_policy_recorded_before_four_eyes_asks_one_approval_at_every_tier() -> None:
