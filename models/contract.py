@@ -222,6 +222,10 @@ class ComplianceDecision(Acting):
     reviewer_id: ActorId
     decision: Literal["approve", "reject"]
     note: str | None = Field(default=None, max_length=4000)
+    # Optional: the draft version the reviewer read (`status.draft.version`). Given, a decision
+    # for any other version is refused, so a revision that lands first is never approved
+    # unread. (A signed assertion binds the version in any case.)
+    draft_version: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _reject_needs_note(self) -> ComplianceDecision:

@@ -285,16 +285,20 @@ class Case(BaseModel):
     def decisions(self, version: int, decision: str) -> list[Review]:
         return [r for r in self.reviews if r.draft_version == version and r.decision == decision]
 
+    def approvals(self, version: int) -> list[Review]:
+        """The approvals of a draft that count: while signed actions are required, only signed
+        ones (one accepted unsigned before does not)."""
+        return [
+            r for r in self.decisions(version, "approve") if r.verified or not self.signed_required
+        ]
+
     def verdict(self, version: int) -> str | None:
         """Where the checkpoint stands for a draft: revised, rejected, approved, or still open."""
         if self.draft is None or self.draft.version != version:
             return "revised"
         if self.decisions(version, "reject"):
             return "rejected"
-        approvals = [
-            r for r in self.decisions(version, "approve") if r.verified or not self.signed_required
-        ]
-        if len(approvals) >= self.approvals_required():
+        if len(self.approvals(version)) >= self.approvals_required():
             return "approved"
         return None
 

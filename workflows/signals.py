@@ -50,6 +50,8 @@ def compliance_decision(
     draft = case.draft
     if case.stage != Stage.AWAITING_COMPLIANCE or draft is None:
         return "no draft awaits a compliance decision"
+    if signal.draft_version is not None and signal.draft_version != draft.version:
+        return "decision was for another draft version"
     if signal.reviewer_id == case.owner:
         return "the owner may not review their own draft"
     if signal.reviewer_id in {a.owner_id for a in case.owner_history}:
@@ -60,9 +62,10 @@ def compliance_decision(
     authorised = REVIEW_ROLES & set(roles.reviewer_roles)
     if not authorised or case.intake.sector not in roles.review_sectors:
         return "reviewer is not authorised to review this inquiry"
-    role = role_needed(case)
-    if role is not None and role not in roles.reviewer_roles:
-        if case.senior_review:
+    for role in roles_needed(case):
+        if role in roles.reviewer_roles:
+            continue
+        if role == SENIOR_ROLE:
             return f"the review SLA was breached: it needs a reviewer with the {role} role"
         return f"a privileged or litigation matter needs a reviewer with the {role} role"
     if any(
@@ -83,14 +86,12 @@ def compliance_decision(
     return None
 
 
-def role_needed(case: Case) -> str | None:
-    """The role a reviewer must hold for this draft, beyond being a reviewer at all: after a
-    breached review the senior pool decides; else a privileged matter needs legal reviewers."""
-    if case.senior_review:
-        return SENIOR_ROLE
-    if LEGAL_MATTERS & set(case.flags):
-        return LEGAL_ROLE
-    return None
+def roles_needed(case: Case) -> list[str]:
+    """The roles a reviewer must hold for this draft, beyond being a reviewer at all: a
+    privileged or litigation matter needs a legal reviewer, and after a breached review the
+    senior pool decides (a privileged matter then needs a senior legal reviewer)."""
+    needed = [LEGAL_ROLE] if LEGAL_MATTERS & set(case.flags) else []
+    return needed + [SENIOR_ROLE] if case.senior_review else needed
 
 
 def department_result(

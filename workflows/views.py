@@ -13,7 +13,7 @@ from models.contract import Channel, ComplianceFlag, Department, InquiryIntake, 
 from models.status import Draft, InquiryOutcome, InquiryStatus
 from workflows.case import Case
 from workflows.policies import SYSTEM
-from workflows.signals import REVIEW_ROLES, role_needed
+from workflows.signals import REVIEW_ROLES, roles_needed
 
 
 def status(case: Case, now: datetime) -> InquiryStatus:
@@ -188,13 +188,13 @@ def current_details(case: Case, now: datetime) -> str:
 def _review(case: Case, draft: Draft) -> str:
     """Where the checkpoint stands and whom it waits for: the approvals so far, and how many
     more from which kind of reviewer (never the owner or the draft's author)."""
-    approvers = [r.reviewer_id for r in case.decisions(draft.version, "approve")]
+    approvers = [r.reviewer_id for r in case.approvals(draft.version)]
     needed = case.approvals_required()
     given = f" ({', '.join(approvers)})" if approvers else ""
     line = f"**Review** draft v{draft.version}: {len(approvers)} of {needed} approvals{given}"
     missing = needed - len(approvers)
     if missing > 0:
-        role = role_needed(case) or " or ".join(sorted(REVIEW_ROLES))
+        role = " and ".join(roles_needed(case)) or " or ".join(sorted(REVIEW_ROLES))
         barred = [
             who for who in dict.fromkeys((case.owner, draft.author_id)) if who not in (None, SYSTEM)
         ]

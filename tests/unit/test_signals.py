@@ -112,6 +112,34 @@ def test_litigation_matter_needs_a_legal_reviewer() -> None:
     assert send(case, "compliance_decision", **decision("rev.lena")) is None
 
 
+def test_after_a_breached_review_a_privileged_matter_needs_a_senior_legal_reviewer() -> None:
+    """The senior pool takes over a breached review, but privilege still needs legal eyes."""
+    case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",)))
+    case.senior_review = True
+    senior_only = StaffRoles(
+        on_roster=True, reviewer_roles=["senior_reviewer"], review_sectors=[Sector.HEALTHCARE]
+    )
+    legal_only = reviewer("rev.lena")
+    both = senior_only.model_copy(update={"reviewer_roles": ["senior_reviewer", "legal_reviewer"]})
+
+    refused = send(case, "compliance_decision", senior_only, **decision("rev.ravi"))
+    assert refused is not None and "legal_reviewer" in refused
+    refused = send(case, "compliance_decision", legal_only, **decision("rev.lena"))
+    assert refused is not None and "senior_reviewer" in refused
+    assert send(case, "compliance_decision", both, **decision("rev.ravi")) is None
+
+
+def test_a_decision_naming_another_draft_version_is_refused() -> None:
+    """A reviewer who read v1 while the owner's v2 landed first does not approve v2 unread."""
+    case = at_checkpoint(make_case())
+    case.add_draft("A revised answer.", OWNER, NOW)
+    case.move_to(Stage.AWAITING_COMPLIANCE, NOW)
+
+    stale = decision("rev.rita") | {"draft_version": 1}
+    assert send(case, "compliance_decision", **stale) == "decision was for another draft version"
+    assert send(case, "compliance_decision", **decision("rev.rita") | {"draft_version": 2}) is None
+
+
 def test_approval_is_recorded_against_the_current_draft_once_per_reviewer() -> None:
     case = at_checkpoint(make_case())
 
