@@ -271,6 +271,9 @@ class RegulatedInquiry:
             return ActionVerdict(accepted=False, reason="the inquiry's input was refused")
         converter = workflow.payload_converter()
         reason = await self._inbox.ask(name, [converter.from_payload(a.payload) for a in args])
+        # The stage after the action: what the lifecycle does about it in this same activation
+        # (an approval moves the draft on, a revision goes back to the checkpoint) runs first.
+        await workflow.wait_condition(lambda: True)
         stage = self._case.stage if self._case is not None else None
         return ActionVerdict(accepted=reason is None, reason=reason, stage=stage)
 

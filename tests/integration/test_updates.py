@@ -144,3 +144,17 @@ async def test_a_reassignment_to_someone_who_may_not_own_inquiries_is_refused_in
     assert moved.accepted is True
     status = await status_when(handle, lambda s: s.owner == "agent.zoe")
     assert [r.signal for r in status.refused_signals] == ["reassign_owner"]
+
+
+async def test_the_verdict_tells_the_stage_after_the_action(stack: Stack) -> None:
+    """An approval that releases the draft answers with the stage the release moved it to."""
+    handle = await start(stack, intake(new_id("AFTER")))
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+
+    verdict = await handle.execute_update(
+        "compliance_decision", {"reviewer_id": REVIEWER, "decision": "approve"},
+        result_type=ActionVerdict,
+    )  # fmt: skip
+
+    assert verdict.accepted is True
+    assert verdict.stage in ("communicating", "follow_up")
