@@ -6,7 +6,12 @@ import argparse
 import json
 from typing import Any, TextIO
 
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+)
 
 from commands.common import (
     CommandError,
@@ -20,12 +25,11 @@ from workflows import visibility
 async def status(client: Client, args: argparse.Namespace, out: TextIO) -> None:
     if args.last < 0:
         raise CommandError("--last takes a number of timeline entries: 0 (all) or more")
-    handle = client.get_workflow_handle(workflow_id_for(args.inquiry_id))
+    handle, description, refused_later = await inquiry_run(client, args.inquiry_id)
     current = await handle.query("status", result_type=InquiryStatus)
     if args.json:
         out.write(current.model_dump_json(indent=2) + "\n")
         return
-    description = await handle.describe()
     lines = [
         f"inquiry      {current.inquiry_id}  ({run_state(description.status)})",
         f"stage        {current.stage}",
@@ -75,7 +79,30 @@ async def status(client: Client, args: argparse.Namespace, out: TextIO) -> None:
             f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<20} {e.text}"
             for e in current.timeline[-args.last :]
         ]
+    if refused_later:
+        lines.append(
+            "note         a later start of this inquiry id was refused; this is the inquiry"
+        )
     out.write("\n".join(lines) + "\n")
+
+
+async def inquiry_run(
+    client: Client, inquiry_id: str
+) -> tuple[WorkflowHandle[Any, Any], WorkflowExecutionDescription, bool]:
+    """The inquiry's own run, and whether a later run was refused. A raw client may start an
+    inquiry id again once its run has closed; that run fails at once (InquiryAlreadyExists)
+    and is then the id's latest run, which would hide the inquiry's own outcome."""
+    workflow_id = workflow_id_for(inquiry_id)
+    handle = client.get_workflow_handle(workflow_id)
+    description = await handle.describe()
+    if description.status != WorkflowExecutionStatus.FAILED:
+        return handle, description, False
+    runs = [run async for run in client.list_workflows(f'WorkflowId = "{workflow_id}"')]
+    first = min(runs, key=lambda run: run.start_time, default=None)
+    if first is None or first.run_id == description.run_id:
+        return handle, description, False
+    handle = client.get_workflow_handle(workflow_id, run_id=first.run_id)
+    return handle, await handle.describe(), True
 
 
 async def list_inquiries(client: Client, args: argparse.Namespace, out: TextIO) -> None:

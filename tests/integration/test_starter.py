@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.client import WorkflowFailureError
 
 import starter
 from tests.integration.conftest import Stack
-from tests.integration.helpers import REVIEWER, cli, status_when
+from tests.integration.helpers import REVIEWER, approve, cli, start, status_when
 from tests.support import intake
 from workflows import views
 
@@ -178,3 +179,25 @@ async def test_list_finds_the_tier_3_inquiries_awaiting_compliance_like_the_ui_f
     # The same query through the raw CLI, as the UI filter would send it.
     shown = await cli(stack, "workflow", "list", "--query", found["query"], "--output", "json")
     assert legal["inquiry_id"] in shown.stdout and routine["inquiry_id"] not in shown.stdout
+
+
+async def test_status_shows_the_inquiry_not_a_later_refused_start_of_its_id(stack: Stack) -> None:
+    """A raw client may start a closed inquiry's id again; that run fails at once and becomes
+    the id's latest run. `status` still shows the inquiry itself, and says so."""
+    payload = intake()
+    first = await start(stack, payload)
+    await status_when(first, lambda s: s.stage == "awaiting_compliance")
+    await approve(first)
+    await first.result()
+    again = await stack.client.start_workflow(
+        "RegulatedInquiry", payload, id=first.id, task_queue=stack.settings.task_queue
+    )
+    with pytest.raises(WorkflowFailureError):
+        await again.result()
+
+    code, shown = await run(stack, "status", payload["inquiry_id"])
+    assert code == 0
+    assert "stage        closed" in shown
+    assert "a later start of this inquiry id was refused" in shown
+    code, shown = await run(stack, "status", payload["inquiry_id"], "--json")
+    assert code == 0 and json.loads(shown)["stage"] == "closed"
