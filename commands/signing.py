@@ -48,8 +48,12 @@ async def with_proof(
 ) -> dict[str, Any]:
     """The payload as JSON with its proof: a survey answer's `survey_ref` (found in the survey
     message in the store, as the customer finds it in their mail), or an action's `assertion`."""
-    body: dict[str, Any] = payload.model_dump(mode="json", exclude_none=True)
     field = "survey_ref" if name == SURVEY_ACTION else "assertion"
+    if given is None and getattr(payload, field, None) is None and name == "compliance_decision":
+        # Signed here or sent unsigned: the decision names the draft it is for, so a revision
+        # that lands first is not approved unread. (A given assertion signed the payload as is.)
+        payload = await _for_draft(client, payload, inquiry_id, draft_version)
+    body: dict[str, Any] = payload.model_dump(mode="json", exclude_none=True)
     if unsigned or field in body:
         return body
     if given is not None:
@@ -57,8 +61,18 @@ async def with_proof(
     elif name == SURVEY_ACTION:
         proof = survey_ref_in_outbox(inquiry_id)
     else:
-        proof = await _sign(client, name, payload, inquiry_id, draft_version)
+        proof = await _sign(name, payload, inquiry_id)
     return body | {field: proof} if proof is not None else body
+
+
+async def _for_draft(
+    client: Client, payload: BaseModel, inquiry_id: str, draft_version: int | None
+) -> BaseModel:
+    """The decision for `draft_version`, the one it names, or else the draft now current."""
+    version = draft_version or getattr(payload, "draft_version", None)
+    if version is None:
+        version = await _current_draft(client, inquiry_id)
+    return payload.model_copy(update={"draft_version": version})
 
 
 def survey_ref_in_outbox(inquiry_id: str) -> str | None:
@@ -78,9 +92,7 @@ def survey_ref_in_outbox(inquiry_id: str) -> str | None:
     return None
 
 
-async def _sign(
-    client: Client, name: str, payload: BaseModel, inquiry_id: str, draft_version: int | None
-) -> str | None:
+async def _sign(name: str, payload: BaseModel, inquiry_id: str) -> str | None:
     """An assertion for `payload` by what can sign here, or None to send it unsigned."""
     settings = Settings()
     if name == "department_result":
@@ -93,8 +105,7 @@ async def _sign(
         issuer = settings.dev_issuer()
     except ConfigError as err:
         raise CommandError(f"cannot sign {name}: {err}") from None
-    if name == "compliance_decision" and draft_version is None:
-        draft_version = await _current_draft(client, inquiry_id)
+    draft_version = getattr(payload, "draft_version", None)
     return issuer.sign(name, payload, inquiry_id, draft_version=draft_version)
 
 

@@ -201,3 +201,20 @@ async def test_status_shows_the_inquiry_not_a_later_refused_start_of_its_id(stac
     assert "a later start of this inquiry id was refused" in shown
     code, shown = await run(stack, "status", payload["inquiry_id"], "--json")
     assert code == 0 and json.loads(shown)["stage"] == "closed"
+
+
+async def test_sign_binds_a_decision_to_the_draft_now_under_review(stack: Stack) -> None:
+    """The payload starter.py signs (or sends unsigned) for a decision names the draft version
+    it is for, so a revision landing first is refused rather than approved unread."""
+    payload = intake()
+    handle = await start(stack, payload)
+    await status_when(handle, lambda s: s.stage == "awaiting_compliance")
+
+    decision = json.dumps({"reviewer_id": REVIEWER, "decision": "approve"})
+    code, out = await run(stack, "sign", "compliance_decision", payload["inquiry_id"],
+                          "--payload", decision)  # fmt: skip
+
+    assert code == 0
+    signed = json.loads(out)
+    assert signed["draft_version"] == 1 and signed["assertion"]
+    await handle.terminate("test over")
