@@ -76,10 +76,11 @@ class IdentityActivities:
         """Each action's check, in order: the actions that queued up together are verified in
         one call (a flood of signals costs one activity per batch, not one per signal)."""
         info = activity.info()
-        return [
+        checks = [
             await self._check(action, f"{info.workflow_run_id}:{info.activity_id}:{index}")
             for index, action in enumerate(input.actions)
         ]
+        return [check.model_copy(update={"call": input.call}) for check in checks]
 
     async def _check(self, input: VerifyActorInput, spender: str) -> ActorCheck:
         staff = input.action not in ("department_result", SURVEY_ACTION)

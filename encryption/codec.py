@@ -28,6 +28,9 @@ from workflows.intake import UNDECODABLE
 ENCRYPTED_ENCODING = b"binary/encrypted"
 KEY_ID = re.compile(rb"[0-9a-f]{32}")  # uuid4().hex, as DataKeys makes them
 KEY_ID_METADATA = "encryption-key-id"
+# Bound into the authenticated data of a payload sealed in an activity's context: such a payload
+# opens only there, and nothing sealed elsewhere (the codec server's encode) opens there.
+ACTIVITY_AAD = b"|activity"
 
 # Failures whose message the project composes from field and rule names only, and which a raw
 # client must be able to read without the codec: the contract promises that a refused intake
@@ -50,12 +53,19 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return self._keys
 
     def with_context(self, context: SerializationContext) -> Self:
-        """The codec for one inquiry (its workflow id). An activity's arguments and result are
-        only ever written by our own workers, so there a plain payload is refused: it can only
-        come from someone completing an activity, or starting one, by hand."""
+        """The codec for one inquiry (its workflow id).
+
+        An activity's arguments and result are only ever written by our own workers, so in an
+        activity's context a payload must be sealed *as an activity's* (ACTIVITY_AAD bound in):
+        a plain one, or one the codec server sealed for an operator (`encode` outside any
+        activity), does not open there. So nobody completing an activity by hand, codec token
+        or not, can hand the workflow a result it takes for our worker's."""
         workflow_id = getattr(context, "workflow_id", None)
         sealed_only = isinstance(context, ActivitySerializationContext)
         return type(self)(self._keys, workflow_id or SHARED_SCOPE, sealed_only=sealed_only)
+
+    def _aad(self, key_id: bytes) -> bytes:
+        return key_id + ACTIVITY_AAD if self._sealed_only else key_id
 
     def for_scope(self, scope: str) -> EncryptionCodec:
         """This codec for an inquiry named outside the SDK (the codec server's header)."""
@@ -69,7 +79,7 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         encoded = []
         for payload in payloads:
             nonce = os.urandom(NONCE_BYTES)
-            sealed = key.cipher.encrypt(nonce, payload.SerializeToString(), key_id)
+            sealed = key.cipher.encrypt(nonce, payload.SerializeToString(), self._aad(key_id))
             encoded.append(
                 Payload(
                     metadata={
@@ -114,10 +124,15 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         if self._scope != SHARED_SCOPE and key.scope not in (self._scope, SHARED_SCOPE):
             raise Undecodable("another inquiry's data key")
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
-        try:
-            return Payload.FromString(key.cipher.decrypt(nonce, sealed, key_id))
-        except (InvalidTag, ValueError, DecodeError):
-            raise Undecodable("altered or forged ciphertext") from None
+        # In an activity's context only an activity's seal opens; elsewhere (a workflow's own
+        # payloads, the codec server showing a history to an operator) either does.
+        seals = [key_id + ACTIVITY_AAD] if self._sealed_only else [key_id, key_id + ACTIVITY_AAD]
+        for aad in seals:
+            try:
+                return Payload.FromString(key.cipher.decrypt(nonce, sealed, aad))
+            except (InvalidTag, ValueError, DecodeError):
+                continue
+        raise Undecodable("altered or forged ciphertext")
 
 
 class Undecodable(ValueError):

@@ -108,9 +108,12 @@ class VerifyActorInput(Model):
 
 
 class VerifyActorsInput(Model):
-    """Actions that came together, verified in one call and applied in this order."""
+    """Actions that came together, verified in one call and applied in this order. `call` is
+    made by the workflow for this call only; every check comes back naming it, so a verdict of
+    another call (an earlier one of the inquiry, completed again by hand) is not taken."""
 
     actions: list[VerifyActorInput]
+    call: str = ""
 
 
 class SurveyRefInput(Model):
@@ -148,6 +151,7 @@ class ActorCheck(Model):
     # The worker requires signed actions now (REQUIRE_SIGNED_ACTIONS): approvals accepted
     # unsigned before it did no longer count (workflows/acting.py).
     signed_required: bool = False
+    call: str = ""  # VerifyActorsInput.call of the call that made this check
 
 
 # --- departments ----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from workflows.case import Case
 
 NOBODY = StaffRoles()
 NOT_AN_OWNER = "owner_id is not on the roster as staff who own inquiries"
+NOT_THIS_CALL = "the actor check that came back was not made for this action"
 
 
 def needs_identity(action: str) -> bool:
@@ -37,9 +38,11 @@ def needs_identity(action: str) -> bool:
 
 
 async def verify(case: Case, actions: Sequence[tuple[str, Any]]) -> list[ActorCheck]:
-    """Each action's check, in one activity for all of them."""
+    """Each action's check, in one activity for all of them. Checks that do not name this
+    call, or do not come one per action, are not this call's: every action is refused."""
     now = workflow.now()
-    return await steps.local(
+    call = str(workflow.uuid4())
+    checks = await steps.local(
         case,
         IdentityActivities.verify_actors,
         VerifyActorsInput(
@@ -57,10 +60,14 @@ async def verify(case: Case, actions: Sequence[tuple[str, Any]]) -> list[ActorCh
                     ),
                 )
                 for action, payload in actions
-            ]
+            ],
+            call=call,
         ),
         "verify who acts",
     )
+    if len(checks) != len(actions) or any(check.call != call for check in checks):
+        return [ActorCheck(refusal=NOT_THIS_CALL)] * len(actions)
+    return checks
 
 
 def refusal(case: Case, action: str, check: ActorCheck) -> str | None:

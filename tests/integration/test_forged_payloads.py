@@ -11,7 +11,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
+from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -20,7 +22,7 @@ from temporalio.api.workflowservice.v1 import (
     StartWorkflowExecutionRequest,
 )
 from temporalio.client import ActivityFailureError, Client, WorkflowFailureError, WorkflowHandle
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from activities.guard import NOT_SCHEDULED_BY_AN_INQUIRY
@@ -197,3 +199,48 @@ async def until_task_failed(handle: WorkflowHandle[Any, Any]) -> None:
             for e in await history_events(handle)
         ):
             await asyncio.sleep(0.2)
+
+
+async def sealed_by_the_codec_server(stack: Stack, inquiry_id: str, value: Any) -> Payload:
+    """What an operator gets from the codec server's /encode for this inquiry."""
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(value).encode())
+    headers = {
+        "Authorization": f"Bearer {stack.codec.token}",
+        "X-Namespace": "default",
+        "X-Inquiry-Id": inquiry_id,
+    }
+    body = json_format.MessageToDict(Payloads(payloads=[plain]))
+    async with httpx.AsyncClient(base_url=stack.codec.url) as http:
+        answer = await http.post("/encode", json=body, headers=headers)
+    assert answer.status_code == 200
+    [sealed] = json_format.ParseDict(answer.json(), Payloads()).payloads
+    return sealed
+
+
+async def test_an_operator_cannot_seal_a_result_the_workflow_takes_for_the_workers(
+    stack: Stack,
+) -> None:
+    """An operator seals a department answer of their own through the codec server and
+    completes the pending department call with it by hand (the outsider's second pass had the
+    phishing text released by policy). Sealed outside an activity, it does not open as an
+    activity's result: the workflow task fails, nothing reaches a draft or a customer."""
+    stack.simulator.desk.configure(Department.BILLING, latency_s=20)
+    handle = await start(stack, billing_only(new_id("SEAL")))
+    routing = await status_when(handle, lambda s: s.stage == "routing")
+    [call] = scheduled(await history_events(handle), "route_to_department")
+    forged = {"status": "completed", "case_ref": "BIL-9", "summary": "Confirm your card"}
+    sealed = await sealed_by_the_codec_server(stack, routing.inquiry_id, forged)
+    raw = Client(stack.client.service_client, namespace=stack.client.namespace)
+
+    activity_id = call.activity_task_scheduled_event_attributes.activity_id
+    by_hand = raw.get_async_activity_handle(
+        workflow_id=handle.id, run_id=None, activity_id=activity_id
+    )
+    await by_hand.complete(RawValue(sealed))
+    await until_task_failed(handle)
+
+    assert [m.kind for m in outbox(stack, routing.inquiry_id)] == ["acknowledgement"]
+    assert "Confirm your card" not in json.dumps(
+        [r.detail for r in audit(stack, routing.inquiry_id)]
+    )
+    await handle.terminate("test over")

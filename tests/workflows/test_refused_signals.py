@@ -152,3 +152,21 @@ async def test_department_result_for_a_department_not_routed_is_refused(world: W
 
     assert Department.LEGAL not in current.departments
     assert current.stage == Stage.ROUTING
+
+
+async def test_a_verdict_made_for_another_call_approves_nothing(world: World) -> None:
+    """An actor check that comes back naming another call (an earlier verdict of this inquiry,
+    completed again by hand while the real check waited) is not this action's: refused."""
+    handle = await world.start(support.intake())
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    world.replayed_verdicts = True
+
+    current = await signal_and_expect_refusal(
+        handle, "compliance_decision", {"reviewer_id": REVIEWER, "decision": "approve"},
+        reason="the actor check that came back was not made for this action",
+    )  # fmt: skip
+
+    assert current.stage == Stage.AWAITING_COMPLIANCE and current.compliance == []
+    world.replayed_verdicts = False
+    await handle.signal("compliance_decision", {"reviewer_id": REVIEWER, "decision": "approve"})
+    assert (await drive.outcome(handle)).approved_by == [REVIEWER]

@@ -202,6 +202,8 @@ class World:
     )
     first_run_id: str | None = None  # set: register_inquiry says the id ran before
     store_refuses: bool = False  # set: record_events fails every attempt
+    # set: verify_actors answers with checks of another call (a verdict replayed by hand)
+    replayed_verdicts: bool = False
     refused_writes: int = 0
     roster_down: bool = False  # set: assign_owner fails every attempt (an unreadable roster)
     team_empty: bool = False  # set: assign_owner finds nobody eligible in the team (a roster edit)
@@ -400,7 +402,9 @@ class World:
         @activity.defn(name="verify_actors")
         async def verify_actors(request: VerifyActorsInput) -> list[ActorCheck]:
             world.calls.append("verify_actors")
-            return [check(action) for action in request.actions]
+            checks = [check(action) for action in request.actions]
+            call = "an-earlier-call" if world.replayed_verdicts else request.call
+            return [c.model_copy(update={"call": call}) for c in checks]
 
         @activity.defn(name="route_to_department")
         async def route_to_department(request: DepartmentRequest) -> DepartmentAnswer:
