@@ -108,9 +108,9 @@ class VerifyActorInput(Model):
 
 
 class VerifyActorsInput(Model):
-    """Actions that came together, verified in one call and applied in this order. `call` is
-    made by the workflow for this call only; every check comes back naming it, so a verdict of
-    another call (an earlier one of the inquiry, completed again by hand) is not taken."""
+    """Actions that came together, verified in one call and applied in this order. `call` names
+    this call (the run and a count); every check comes back naming it, so a verdict of another
+    call (an earlier one of the inquiry, completed again by hand) is not taken."""
 
     actions: list[VerifyActorInput]
     call: str = ""

@@ -100,6 +100,7 @@ class Case(BaseModel):
     notes: int = 0
     sentiment_notes: int = 0  # of `notes`, how the customer feels: never released by policy
     signed_required: bool = False  # as the last actor check said (workflows/acting.py)
+    checks: int = 0  # verify_actors calls made, naming each call (workflows/acting.py)
     owner_notices: int = 0
     withdrawn: bool = False
     resolution_ref: str | None = None
