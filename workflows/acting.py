@@ -23,12 +23,12 @@ with workflow.unsafe.imports_passed_through():
         assertion_of,
         content_digest,
     )
-    from models.activities import ActorCheck, StaffRoles, VerifyActorInput, VerifyActorsInput
+    from models.activities import ActorCheck, VerifyActorInput, VerifyActorsInput
 
 from workflows import steps
 from workflows.case import Case
 
-NOBODY = StaffRoles()
+UNCHECKED = ActorCheck()  # nobody proven, no roles
 NOT_AN_OWNER = "owner_id is not on the roster as staff who own inquiries"
 NOT_THIS_CALL = "the actor check that came back was not made for this action"
 
@@ -100,10 +100,7 @@ def checked(case: Case, check: ActorCheck) -> None:
 
 
 def accepted(case: Case, action: str, payload: Any, check: ActorCheck, now: datetime) -> None:
-    """An action passed the rules: unless it was proven, it is documented as unverified (and a
-    decision it made is marked so)."""
-    if check.verified:
-        return
-    case.unverified_action(action, actor_of(action, payload), now)
-    if action == "compliance_decision":
-        case.reviews[-1].verified = False  # the rule has just recorded it
+    """An action passed the rules: unless it was proven, it is documented as unverified (a
+    decision records that itself, in its review)."""
+    if not check.verified:
+        case.unverified_action(action, actor_of(action, payload), now)

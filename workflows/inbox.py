@@ -141,8 +141,7 @@ class Inbox:
                 acting.checked(case, check)
             reason = acting.refusal(case, name, check) if check is not None else None
             if reason is None:
-                roles = check.roles if check is not None else acting.NOBODY
-                reason = RULES[name](case, payload, roles, now)
+                reason = RULES[name](case, payload, check or acting.UNCHECKED, now)
         if reason is not None:
             case.refuse(name, reason, now, actor_of(payload))
         elif check is not None:

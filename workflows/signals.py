@@ -1,8 +1,8 @@
 """What each contract signal may do to a case, and when it is refused.
 
 Each rule applies a valid signal to the case and returns None, or returns the reason it was
-refused and changes nothing. Reasons name the rule, never the payload's content. `roles` is what
-the roster lets the actor do (workflows/acting.py has checked who the actor is before).
+refused and changes nothing. Reasons name the rule, never the payload's content. `check` is
+the actor's check (workflows/acting.py): whether they are proven, and what the roster lets them do.
 
 Separation of duties: nobody who owned the inquiry or wrote a version of its draft reviews it;
 four eyes are distinct people (each reviewer counts once per draft); only an operator or the
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from models.activities import StaffRoles
+from models.activities import ActorCheck
 from models.contract import (
     AddNote,
     CloseRecovery,
@@ -45,7 +45,7 @@ ON_ROSTER = "only staff on the roster may take this action"
 
 
 def compliance_decision(
-    case: Case, signal: ComplianceDecision, roles: StaffRoles, now: datetime
+    case: Case, signal: ComplianceDecision, check: ActorCheck, now: datetime
 ) -> str | None:
     draft = case.draft
     if case.stage != Stage.AWAITING_COMPLIANCE or draft is None:
@@ -59,11 +59,11 @@ def compliance_decision(
     if signal.reviewer_id in {d.author_id for d in case.drafts}:
         return "an author of the draft may not review it"
     # The roster as it stands when the decision comes: a reviewer removed since decides nothing.
-    authorised = REVIEW_ROLES & set(roles.reviewer_roles)
-    if not authorised or case.intake.sector not in roles.review_sectors:
+    authorised = REVIEW_ROLES & set(check.roles.reviewer_roles)
+    if not authorised or case.intake.sector not in check.roles.review_sectors:
         return "reviewer is not authorised to review this inquiry"
     for role in roles_needed(case):
-        if role in roles.reviewer_roles:
+        if role in check.roles.reviewer_roles:
             continue
         if role == SENIOR_ROLE:
             return f"the review SLA was breached: it needs a reviewer with the {role} role"
@@ -81,6 +81,7 @@ def compliance_decision(
             note=signal.note,
             draft_version=draft.version,
             at=now,
+            verified=check.verified,
         )
     )
     return None
@@ -95,7 +96,7 @@ def roles_needed(case: Case) -> list[str]:
 
 
 def department_result(
-    case: Case, signal: DepartmentResult, roles: StaffRoles, now: datetime
+    case: Case, signal: DepartmentResult, check: ActorCheck, now: datetime
 ) -> str | None:
     state = case.departments.get(signal.department)
     if state is None:
@@ -128,7 +129,7 @@ def department_result(
 
 
 def revise_response(
-    case: Case, signal: ReviseResponse, roles: StaffRoles, now: datetime
+    case: Case, signal: ReviseResponse, check: ActorCheck, now: datetime
 ) -> str | None:
     if case.stage not in DRAFT_STAGES:
         return "no draft is open for revision"
@@ -139,11 +140,11 @@ def revise_response(
 
 
 def reassign_owner(
-    case: Case, signal: ReassignOwner, roles: StaffRoles, now: datetime
+    case: Case, signal: ReassignOwner, check: ActorCheck, now: datetime
 ) -> str | None:
     if case.stage in TERMINAL or case.owner is None:
         return "inquiry has no owner to reassign"
-    if not roles.operator and case.team not in roles.manages:
+    if not check.roles.operator and case.team not in check.roles.manages:
         return "only an operator or the manager of the inquiry's team may reassign it"
     if signal.owner_id == case.owner:
         return "inquiry is already owned by that owner"
@@ -154,8 +155,8 @@ def reassign_owner(
     return None
 
 
-def escalate(case: Case, signal: Escalate, roles: StaffRoles, now: datetime) -> str | None:
-    if not roles.on_roster:
+def escalate(case: Case, signal: Escalate, check: ActorCheck, now: datetime) -> str | None:
+    if not check.roles.on_roster:
         return ON_ROSTER
     if case.stage in TERMINAL or case.tier is None:
         return "inquiry cannot be escalated at this stage"
@@ -166,7 +167,7 @@ def escalate(case: Case, signal: Escalate, roles: StaffRoles, now: datetime) -> 
 
 
 def survey_response(
-    case: Case, signal: SurveyResponse, roles: StaffRoles, now: datetime
+    case: Case, signal: SurveyResponse, check: ActorCheck, now: datetime
 ) -> str | None:
     survey = case.survey
     if case.stage != Stage.FOLLOW_UP or survey is None or survey.sent_at is None:
@@ -182,8 +183,8 @@ def survey_response(
     return None
 
 
-def reopen(case: Case, signal: Reopen, roles: StaffRoles, now: datetime) -> str | None:
-    if not roles.on_roster:
+def reopen(case: Case, signal: Reopen, check: ActorCheck, now: datetime) -> str | None:
+    if not check.roles.on_roster:
         return ON_ROSTER
     if case.stage != Stage.FOLLOW_UP:
         return "inquiry can only be reopened during follow-up"
@@ -195,7 +196,7 @@ def reopen(case: Case, signal: Reopen, roles: StaffRoles, now: datetime) -> str 
 
 
 def close_recovery(
-    case: Case, signal: CloseRecovery, roles: StaffRoles, now: datetime
+    case: Case, signal: CloseRecovery, check: ActorCheck, now: datetime
 ) -> str | None:
     if not case.recovery_open or case.survey is None:
         return "no service-recovery step is open"
@@ -206,8 +207,8 @@ def close_recovery(
     return None
 
 
-def withdraw(case: Case, signal: Withdraw, roles: StaffRoles, now: datetime) -> str | None:
-    if not roles.on_roster:
+def withdraw(case: Case, signal: Withdraw, check: ActorCheck, now: datetime) -> str | None:
+    if not check.roles.on_roster:
         return ON_ROSTER
     if case.stage not in OPEN_FOR_WITHDRAWAL or case.withdrawn:
         return "inquiry can no longer be withdrawn"
@@ -216,8 +217,8 @@ def withdraw(case: Case, signal: Withdraw, roles: StaffRoles, now: datetime) -> 
     return None
 
 
-def add_note(case: Case, signal: AddNote, roles: StaffRoles, now: datetime) -> str | None:
-    if not roles.on_roster:
+def add_note(case: Case, signal: AddNote, check: ActorCheck, now: datetime) -> str | None:
+    if not check.roles.on_roster:
         return ON_ROSTER
     case.notes += 1
     if signal.kind == "sentiment":
@@ -236,7 +237,7 @@ def actor_of(payload: Any) -> str | None:
     return f"department:{department.value}" if department is not None else None
 
 
-RULES: dict[str, Callable[[Case, Any, StaffRoles, datetime], str | None]] = {
+RULES: dict[str, Callable[[Case, Any, ActorCheck, datetime], str | None]] = {
     "compliance_decision": compliance_decision,
     "department_result": department_result,
     "revise_response": revise_response,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from models.activities import ActorCheck, Reviewer, TriageResult
+from models.activities import ActorCheck, Reviewer, StaffRoles, TriageResult
 from models.contract import (
     ComplianceDecision,
     ComplianceFlag,
@@ -19,7 +19,7 @@ from models.contract import (
 from models.policy import ReleasePolicy, ResolvedPolicy
 from models.status import DepartmentState, Review, RuleHit
 from tests import support
-from workflows import acting, views
+from workflows import acting, signals, views
 from workflows.case import Case
 from workflows.drafting import compose_draft
 
@@ -183,11 +183,15 @@ def test_an_approval_accepted_unsigned_stops_counting_once_signed_actions_are_re
     requires signed ones. Four eyes must now be two signed approvals."""
     four_eyes = POLICY.model_copy(update={"approvals_required": {"1": 1, "2": 1, "3": 2}})
     case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",), policy=four_eyes))
-    unsigned = ActorCheck(verified=False, signed_required=False)
+    roles = StaffRoles(
+        on_roster=True,
+        reviewer_roles=list(REVIEWERS["rev.lena"].roles),
+        review_sectors=[case.intake.sector],
+    )
+    unsigned = ActorCheck(verified=False, signed_required=False, roles=roles)
     acting.checked(case, unsigned)
-    decide(case, "rev.lena", "approve", 1)
     lena = ComplianceDecision(reviewer_id="rev.lena", decision="approve")
-    acting.accepted(case, "compliance_decision", lena, unsigned, NOW)
+    assert signals.compliance_decision(case, lena, unsigned, NOW) is None
     assert case.reviews[-1].verified is False
 
     acting.checked(case, ActorCheck(verified=True, signed_required=True))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from models.activities import StaffRoles
+from models.activities import ActorCheck, StaffRoles
 from models.contract import SIGNAL_PAYLOADS, Department, Sector, Stage
 from models.status import DepartmentState, SurveyState
 from tests.unit.test_case import NOW, OWNER, REVIEWERS, at_checkpoint, make_case
@@ -39,7 +39,7 @@ def send(case: Case, name: str, roles: StaffRoles | None = None, **payload: Any)
     if roles is None:
         roles = reviewer(payload["reviewer_id"]) if name == "compliance_decision" else MANAGER
     before = (case.seq, case.stage, case.tier, case.owner, len(case.reviews), len(case.drafts))
-    reason = RULES[name](case, decoded, roles, NOW)
+    reason = RULES[name](case, decoded, ActorCheck(verified=True, roles=roles), NOW)
     if reason is not None:
         after = (case.seq, case.stage, case.tier, case.owner, len(case.reviews), len(case.drafts))
         assert after == before, f"{name} was refused but changed the case"
