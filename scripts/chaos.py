@@ -15,7 +15,8 @@ what a reliability review asks for:
     duplicated audit rows             a once-only event (received, owner assigned, resolution
                                       communicated) documented twice for one inquiry
     audit chains that fail to verify  (audit/verify.py)
-    recovery after each fault         seconds until the next inquiry event is documented
+    recovery after each fault         seconds from its end (worker running again, server or
+                                      database back) until the next inquiry event is documented
 
 The store is SQLite in the temporary folder, or with --database-url a fresh schema on that
 PostgreSQL server, which the worker then reaches through a proxy: once, at a random moment, the
@@ -77,7 +78,9 @@ class Chaos:
         self.chance = random.Random(seed)
         self.port = free_port()
         self.queue = new_id("chaos")
-        self.faults: list[tuple[str, datetime]] = []
+        # What failed, when it began and when it was over (worker running again, server or
+        # database back): recovery is measured from the end.
+        self.faults: list[tuple[str, datetime, datetime]] = []
         self.worker: asyncio.subprocess.Process | None = None
         self.server: WorkflowEnvironment | None = None
         self.keys = data_keys(folder, store_url)
@@ -128,24 +131,28 @@ class Chaos:
 
     async def kill_worker(self, env: dict[str, str]) -> None:
         assert self.worker is not None
+        began = datetime.now(UTC)
         self.worker.send_signal(signal.SIGKILL)
         await self.worker.wait()
-        self.faults.append(("worker killed", datetime.now(UTC)))
         await asyncio.sleep(self.chance.uniform(0.0, 2.0))
         await self.start_worker(env)
+        self.faults.append(("worker killed", began, datetime.now(UTC)))
 
     async def restart_server(self) -> Client:
         assert self.server is not None
+        began = datetime.now(UTC)
         await self.server.shutdown()
-        self.faults.append(("server restarted", datetime.now(UTC)))
         await asyncio.sleep(1.0)
-        return await self.start_server()
+        client = await self.start_server()
+        self.faults.append(("server restarted", began, datetime.now(UTC)))
+        return client
 
     async def cut_off_database(self, outage: Outage, seconds: float) -> None:
+        began = datetime.now(UTC)
         await outage.down()
         await asyncio.sleep(seconds)
         await outage.up()
-        self.faults.append(("database back", datetime.now(UTC)))
+        self.faults.append(("database outage", began, datetime.now(UTC)))
 
     def unsettle_departments(self, desk: Any) -> None:
         department = self.chance.choice(list(Department))
@@ -279,16 +286,18 @@ def report(
     failing = [i for i in sorted(ids) if not verify_store(engine, inquiry_id=i).ok]
     times = sorted(at for _, _, at in rows)
     recovery = []
-    for _, at in chaos.faults:
-        after = next((t for t in times if t > at), None)
-        recovery.append((after - at).total_seconds() if after else float("nan"))
+    for _, _, ended in chaos.faults:
+        after = next((t for t in times if t > ended), None)
+        overlapped = after is not None and any(ended < b < after for _, b, _ in chaos.faults)
+        seconds = (after - ended).total_seconds() if after else float("nan")
+        recovery.append(f"{seconds:.1f}s" + (" (the next fault came first)" if overlapped else ""))
     engine.dispose()
 
-    played = collections.Counter(what for what, _ in chaos.faults)
+    played = collections.Counter(what for what, _, _ in chaos.faults)
     print(f"machine              {os.cpu_count()} cores")
     print(
         f"faults               {played['worker killed']} worker kills, "
-        f"{played['server restarted']} server restart, {played['database back']} database "
+        f"{played['server restarted']} server restart, {played['database outage']} database "
         "outage, department 5xx"
     )
     print(f"started              {len(payloads)}")
@@ -297,9 +306,9 @@ def report(
     print(f"duplicated cases     {duplicated_cases}")
     print(f"duplicated audit     {duplicated_rows}")
     print(f"chains not verifying {len(failing)}")
-    print("recovery             (fault to the next documented event)")
-    for (what, _), seconds in zip(chaos.faults, recovery, strict=True):
-        print(f"  {what:<19}{seconds:.1f}s")
+    print("recovery             (from the fault's end to the next documented event)")
+    for (what, _, _), figure in zip(chaos.faults, recovery, strict=True):
+        print(f"  {what:<19}{figure}")
     bad = len(payloads) - completed + duplicated_cases + duplicated_rows + len(failing)
     return 1 if bad else 0
 
