@@ -17,40 +17,30 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.intake import IntakeActivities
-    from models.activities import RegisterInquiryInput, TriageInput
     from models.contract import (
         FUTURE_RECEIVED_AT,
         RECEIVED_AT_SKEW,
         SIGNAL_PAYLOADS,
         InquiryIntake,
         Stage,
-        Urgency,
     )
-    from models.policy import ResolvePolicyInput
     from models.status import ActionVerdict, InquiryOutcome, InquiryStatus
-    from models.take_in import TakeInInput, TakenIn
 
 from workflows import (
     attendant,
     checkpoint,
     continuation,
     documentation,
-    escalation,
     follow_up,
-    messages,
-    outbox,
-    ownership,
     policies,
     routing,
-    steps,
+    stages,
     timekeeper,
     views,
 )
 from workflows.case import Case
 from workflows.inbox import Inbox
 from workflows.intake import PayloadError, decode_one
-from workflows.policies import SYSTEM
 
 CANCEL_REFUSED = "a cancellation does not end an inquiry: send the withdraw action"
 
@@ -110,7 +100,7 @@ class RegulatedInquiry:
         inbox = self._inbox
         assert inbox is not None
         applying = asyncio.create_task(inbox.serve(lambda: self._finished))
-        taken = None if self._continued else await self._take_in(case)
+        taken = None if self._continued else await stages.take_in(case)
         documenting = asyncio.create_task(documentation.document(case, lambda: self._drained))
         if not self._continued:
             case.record(
@@ -122,8 +112,8 @@ class RegulatedInquiry:
         helpers = [applying]
         try:
             if taken is not None:
-                await self._triage_and_assign(case, taken)
-                await self._acknowledge(case)
+                await stages.triage_and_assign(case, taken)
+                await stages.acknowledge(case)
             # Time and requests are kept from the first clock on (started in triage).
             helpers += [
                 asyncio.create_task(timekeeper.keep_time(case, lambda: self._finished)),
@@ -156,7 +146,7 @@ class RegulatedInquiry:
                 await routing.route(case)
             if resume != Stage.FOLLOW_UP:
                 await checkpoint.resolve(case)
-                await self._communicate(case)
+                await stages.communicate(case)
             resume = None
             if await follow_up.follow_up(case) != "reopened":
                 return
@@ -167,90 +157,6 @@ class RegulatedInquiry:
         if self._case is None:
             raise ApplicationError(self._refusal or "invalid intake", type="InvalidIntake")
         return views.status(self._case, workflow.now())
-
-    # --- the steps ---------------------------------------------------------------------------
-
-    async def _take_in(self, case: Case) -> TakenIn:
-        """Register the id for good, resolve the policy, triage, choose the first owner: one
-        activity (activities/intake.py)."""
-        info = workflow.info()
-        intake = case.intake
-        taken = await steps.local(
-            case,
-            IntakeActivities.take_in,
-            TakeInInput(
-                registration=RegisterInquiryInput(
-                    inquiry_id=intake.inquiry_id,
-                    workflow_id=info.workflow_id,
-                    run_id=info.first_execution_run_id,
-                    sector=intake.sector,
-                    received_at=intake.received_at,
-                    customer_id=intake.customer.customer_id,
-                ),
-                policy=ResolvePolicyInput(overrides=intake.policy, starts_at=intake.received_at),
-                triage=TriageInput(intake=intake),
-            ),
-            "take the inquiry in",
-        )
-        if not taken.registered.accepted:
-            # Temporal allows a new run once the first has closed; the store remembers for good.
-            raise ApplicationError(
-                f"inquiry already exists: first run {taken.registered.first_run_id}",
-                type="InquiryAlreadyExists",
-                non_retryable=True,
-            )
-        return taken
-
-    async def _triage_and_assign(self, case: Case, taken: TakenIn) -> None:
-        policy, triage = taken.policy, taken.triage
-        assert policy is not None and triage is not None
-        case.triaged(triage, policy, workflow.now())
-        # Nobody eligible when taken in: held until the roster has someone (ownership.py).
-        owner = taken.owner or await ownership.first_owner(case, triage)
-        case.assign(owner.owner_id, owner.team, owner.reason, SYSTEM, workflow.now())
-        budget = policy.resolution_sla[str(triage.tier)]  # type: ignore[index]
-        # The resolution SLA runs from intake, however long the intake took to reach us, and
-        # the customer is promised what the clock says (business time included).
-        case.sla.start("resolution", budget, case.intake.received_at, policy)
-
-    async def _acknowledge(self, case: Case) -> None:
-        """The customer hears who owns the inquiry and by when to expect an answer; tier 3
-        contacts hear of a tier 3 inquiry."""
-        policy, triage = case.policy, case.triage
-        assert policy is not None and triage is not None and case.owner is not None
-        due = case.sla.clocks["resolution"].due_at(policy.business_windows) or (
-            case.intake.received_at + policy.resolution_sla[str(triage.tier)]  # type: ignore[index]
-        )
-        continuation.unless_withdrawn(case)  # withdrawn while being triaged: tell nobody more
-        subject, body = messages.acknowledgement(
-            case.intake.inquiry_id,
-            case.owner,
-            due,
-            distress=triage.distress,
-            critical=triage.urgency == Urgency.CRITICAL,
-        )
-        await outbox.to_customer(case, "acknowledgement", "ack", subject, body)
-        if triage.tier == 3:
-            await escalation.notify_tier3(case)
-
-    async def _communicate(self, case: Case) -> None:
-        continuation.unless_withdrawn(case)
-        draft = case.draft
-        assert draft is not None
-        case.move_to(Stage.COMMUNICATING, workflow.now(), draft_version=draft.version)
-        subject = messages.resolution_subject(case.intake.inquiry_id)
-        case.resolution_ref = await outbox.to_customer(
-            case, "resolution", f"resolution:v{draft.version}", subject, draft.text
-        )
-        if case.resolution_ref is None:
-            # Refused by the channel: the owner was told to reach the customer another way, and
-            # the resolution clock runs on until the inquiry closes, escalating if it must.
-            case.record(workflow.now(), SYSTEM, "resolution_undelivered", {})
-            return
-        case.record(
-            workflow.now(), SYSTEM, "resolution_communicated", {"message_key": case.resolution_ref}
-        )
-        case.stop_clock("resolution", workflow.now())
 
     # --- actions: each signal is posted to the inbox (workflows/inbox.py), which checks the actor
     # and applies the rules in arrival order; a refusal is recorded, never raised ----------------
