@@ -15,7 +15,7 @@ from tests.workflows import drive
 from tests.workflows.world import OWNER, World
 from workflows import policies
 
-# Longer than STORE_RETRY's attempts take (1 + 2 + 4 + ... + 60 s, about two minutes).
+# Longer than STORE_RETRY's attempts take (1 + 2 + 4 + 8 + 10 + ... + 10 s, about two minutes).
 RETRIES = timedelta(minutes=3)
 
 
