@@ -70,7 +70,6 @@ def activities_for(
         intake.take_in,
         store.record_events,
         roster.assign_owner,
-        roster.find_owner,
         roster.escalation_contacts,
         identity.verify_actors,
         departments.route_to_department,

@@ -31,8 +31,6 @@ from models.activities import (
     AssignOwnerInput,
     EscalationContacts,
     EscalationInput,
-    FindOwnerInput,
-    OwnerOnRoster,
     StaffRoles,
 )
 from models.contract import Department, Sector
@@ -239,7 +237,3 @@ class RosterActivities:
             tier3_notify=list(roster.routing.tier3_notify),
         )
 
-    @activity.defn(name="find_owner")
-    async def find_owner(self, input: FindOwnerInput) -> OwnerOnRoster:
-        team = self._roster.current().owners_team(input.staff_id)
-        return OwnerOnRoster(staff_id=input.staff_id, team=team)

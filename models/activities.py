@@ -68,10 +68,6 @@ class EscalationContacts(Model):
     tier3_notify: list[str] = Field(default_factory=list)
 
 
-class FindOwnerInput(Model):
-    staff_id: str
-
-
 class OwnerOnRoster(Model):
     """Whether a staff id may own inquiries (a team member, manager or escalation owner), and
     the first team that names it."""

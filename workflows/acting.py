@@ -29,7 +29,6 @@ from workflows import steps
 from workflows.case import Case
 
 UNCHECKED = ActorCheck()  # nobody proven, no roles
-NOT_AN_OWNER = "owner_id is not on the roster as staff who own inquiries"
 NOT_THIS_CALL = "the actor check that came back was not made for this action"
 
 
@@ -75,13 +74,9 @@ async def verify(case: Case, actions: Sequence[tuple[str, Any]]) -> list[ActorCh
 
 def refusal(case: Case, action: str, check: ActorCheck) -> str | None:
     """The reason to refuse the action given its check, as the case stands when it is applied:
-    a reassignment must name someone the roster lets own inquiries, a decision must be for the
-    draft now under review, an answer for the survey now out."""
+    a decision must be for the draft now under review, an answer for the survey now out."""
     if check.refusal is not None:
         return check.refusal
-    proposed = check.proposed_owner
-    if action == "reassign_owner" and proposed is not None and not proposed.found:
-        return NOT_AN_OWNER
     if check.verified:
         if action == SURVEY_ACTION and check.survey != case.survey_key:
             return "survey reference is for another survey of this inquiry"

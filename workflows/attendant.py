@@ -10,18 +10,13 @@ from collections.abc import Callable
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-with workflow.unsafe.imports_passed_through():
-    from activities.roster import RosterActivities
-    from models.activities import FindOwnerInput
-
-from workflows import acting, escalation, messages, outbox, steps
+from workflows import escalation, messages, outbox
 from workflows.case import TERMINAL, Case
 from workflows.policies import SYSTEM
 from workflows.requests import (
     Escalation,
     OwnerNotice,
     ProgressUpdate,
-    Reassignment,
     Request,
     SlaWarning,
 )
@@ -55,8 +50,6 @@ async def attend(case: Case, finished: Callable[[], bool]) -> None:
 
 async def _serve(case: Case, request: Request) -> None:
     match request:
-        case Reassignment(by=by, reason=reason, staff_id=staff_id):
-            await _reassign(case, by, reason, staff_id)
         case Escalation(actor=actor, reason=reason):
             if case.stage in TERMINAL:
                 skipped = {"reason": "inquiry ended"}
@@ -71,22 +64,3 @@ async def _serve(case: Case, request: Request) -> None:
             await outbox.to_customer(case, "progress_update", key, subject, body)
         case OwnerNotice(text=text):
             await outbox.to_owner(case, text)
-
-
-async def _reassign(case: Case, by: str, reason: str, staff_id: str) -> None:
-    """Ownership moves only to someone the roster lets own inquiries: any other id is refused
-    like any refused signal, and never reaches InquiryOwner or the UI's details."""
-    on_roster = await steps.local(
-        case,
-        RosterActivities.find_owner,
-        FindOwnerInput(staff_id=staff_id),
-        "check the new owner on the roster",
-    )
-    now = workflow.now()
-    if not on_roster.found:
-        # The roster changed since the action was checked (acting.refusal refuses it at once).
-        case.refuse("reassign_owner", acting.NOT_AN_OWNER, now, by)
-    elif case.stage in TERMINAL or staff_id == case.owner:
-        case.record(now, by, "reassignment_skipped", {"reason": "inquiry ended or owner unchanged"})
-    else:
-        case.assign(staff_id, on_roster.team, reason, by, now)

@@ -18,15 +18,6 @@ class Escalation(BaseModel):
     reason: str
 
 
-class Reassignment(BaseModel):
-    """A new owner, once the roster says they may own inquiries."""
-
-    kind: Literal["reassign"] = "reassign"
-    by: str
-    reason: str
-    staff_id: str
-
-
 class OwnerNotice(BaseModel):
     """Something the owner must hear of (a department needs the customer's information)."""
 
@@ -50,6 +41,6 @@ class ProgressUpdate(BaseModel):
 
 
 Request = Annotated[
-    Escalation | Reassignment | OwnerNotice | SlaWarning | ProgressUpdate,
+    Escalation | OwnerNotice | SlaWarning | ProgressUpdate,
     Field(discriminator="kind"),
 ]

@@ -33,7 +33,7 @@ from models.contract import (
 from models.policy import ClockName
 from models.status import DepartmentState, Review
 from workflows.case import OPEN_FOR_WITHDRAWAL, SETTLED, TERMINAL, Case
-from workflows.requests import Escalation, OwnerNotice, Reassignment
+from workflows.requests import Escalation, OwnerNotice
 
 REVIEW_ROLES = {"compliance_reviewer", "senior_reviewer"}
 LEGAL_ROLE = "legal_reviewer"
@@ -42,6 +42,7 @@ LEGAL_MATTERS = {ComplianceFlag.PRIVILEGE, ComplianceFlag.LITIGATION}
 DRAFT_STAGES = {Stage.DRAFTING, Stage.AWAITING_COMPLIANCE}
 CUSTOMER_PAUSES: tuple[ClockName, ...] = ("resolution", "department")
 ON_ROSTER = "only staff on the roster may take this action"
+NOT_AN_OWNER = "owner_id is not on the roster as staff who own inquiries"
 
 
 def compliance_decision(
@@ -148,10 +149,12 @@ def reassign_owner(
         return "only an operator or the manager of the inquiry's team may reassign it"
     if signal.owner_id == case.owner:
         return "inquiry is already owned by that owner"
-    # The roster decides who may own an inquiry: the workflow asks it before anything changes.
-    ask = Reassignment(by=signal.by, reason=signal.reason, staff_id=signal.owner_id)
-    case.requests.append(ask)
-    case.record(now, signal.by, "reassignment_requested", {"reason": signal.reason})
+    # The roster decides who may own an inquiry: verify_actors looked the new owner up with
+    # the actor, so an id it does not know never becomes the owner (nor InquiryOwner).
+    proposed = check.proposed_owner
+    if proposed is None or proposed.staff_id != signal.owner_id or not proposed.found:
+        return NOT_AN_OWNER
+    case.assign(signal.owner_id, proposed.team, signal.reason, signal.by, now)
     return None
 
 

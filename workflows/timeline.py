@@ -118,8 +118,6 @@ _PHRASES: dict[str, Phrase] = {
         f"draft v{d.get('draft_version')} held for a reviewer: " + "; ".join(d.get("reasons") or [])
     ),
     "escalation_requested": _because("escalation asked for"),
-    "reassignment_requested": _because("reassignment asked for"),
-    "reassignment_skipped": _because("reassignment skipped"),
     "escalated": lambda d: (
         f"escalated tier {d.get('from_tier')} → {d.get('to_tier')}: {d.get('reason')}"
     ),

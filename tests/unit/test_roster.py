@@ -12,7 +12,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.config_files import ConfigError
 from activities.roster import RosterActivities, load_roster
-from models.activities import AssignedOwner, AssignOwnerInput, FindOwnerInput
+from models.activities import AssignedOwner, AssignOwnerInput
 from models.contract import Department, Sector
 from models.settings import PROJECT_ROOT
 from tests.support import roster_with_load
@@ -173,10 +173,9 @@ async def _no_load() -> dict[str, int]:
         ("Jordan Example", None),
     ],
 )
-async def test_find_owner_knows_only_staff_who_may_own_inquiries(
+def test_only_staff_who_may_own_inquiries_have_an_owners_team(
     staff_id: str, team: str | None
 ) -> None:
     roster = roster_with_load(ROSTER_PATH, {})
-    found = await ActivityEnvironment().run(roster.find_owner, FindOwnerInput(staff_id=staff_id))
 
-    assert (found.staff_id, found.team, found.found) == (staff_id, team, team is not None)
+    assert roster.current().owners_team(staff_id) == team

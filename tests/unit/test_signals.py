@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from models.activities import ActorCheck, StaffRoles
+from models.activities import ActorCheck, OwnerOnRoster, StaffRoles
 from models.contract import SIGNAL_PAYLOADS, Department, Sector, Stage
 from models.status import DepartmentState, SurveyState
 from tests.unit.test_case import NOW, OWNER, REVIEWERS, at_checkpoint, make_case
 from workflows import views
 from workflows.case import Case
-from workflows.requests import Escalation, Reassignment
+from workflows.requests import Escalation
 from workflows.signals import RULES, actor_of
 
 SSN = "123-45-6789"
@@ -215,17 +215,49 @@ def test_only_the_owner_revises_and_only_while_a_draft_is_open() -> None:
     assert case.draft is not None and (case.draft.version, case.draft.author_id) == (2, OWNER)
 
 
-def test_reassignment_asks_the_roster_first_and_refuses_a_no_op() -> None:
+def reassign(
+    case: Case, owner_id: str, team: str | None, reason: str = "leave", roles: StaffRoles = MANAGER
+) -> str | None:
+    """A reassignment (by the team's manager unless `roles` say otherwise), with what the roster
+    said of the new owner."""
+    check = ActorCheck(
+        verified=True,
+        roles=roles,
+        proposed_owner=OwnerOnRoster(staff_id=owner_id, team=team),
+    )
+    payload = {"owner_id": owner_id, "by": "lead.lee", "reason": reason}
+    decoded = SIGNAL_PAYLOADS["reassign_owner"].model_validate(payload)
+    return RULES["reassign_owner"](case, decoded, check, NOW)
+
+
+def test_reassignment_moves_the_inquiry_to_someone_the_roster_lets_own_it() -> None:
     case = make_case()
 
-    assert send(case, "reassign_owner", owner_id=OWNER, by="lead.lee", reason=SSN) == (
-        "inquiry is already owned by that owner"
-    )
-    assert send(case, "reassign_owner", owner_id="agent.al", by="lead.lee", reason="leave") is None
-    # The roster is asked first (the attendant serves the request); nothing has changed yet.
-    assert case.requests == [Reassignment(by="lead.lee", reason="leave", staff_id="agent.al")]
-    assert case.owner == OWNER and len(case.owner_history) == 1
-    assert case.pending[-1].action == "reassignment_requested"
+    assert reassign(case, "agent.al", "care") is None
+
+    assert case.owner == "agent.al"
+    assert [(a.owner_id, a.team, a.by) for a in case.owner_history[1:]] == [
+        ("agent.al", "care", "lead.lee")
+    ]
+    assert case.pending[-1].action == "owner_assigned"
+
+
+@pytest.mark.parametrize(
+    ("owner_id", "team", "reason"),
+    [
+        (OWNER, "care", "inquiry is already owned by that owner"),
+        ("Jordan Example", None, "owner_id is not on the roster as staff who own inquiries"),
+    ],
+)
+def test_a_reassignment_to_the_owner_or_to_nobody_on_the_roster_changes_nothing(
+    owner_id: str, team: str | None, reason: str
+) -> None:
+    case = make_case()
+    before = case.model_copy(deep=True)
+
+    assert reassign(case, owner_id, team, reason=SSN) == reason
+
+    assert case == before
 
 
 @pytest.mark.parametrize(
@@ -242,7 +274,7 @@ def test_reassignment_asks_the_roster_first_and_refuses_a_no_op() -> None:
 def test_only_an_operator_or_the_teams_manager_reassigns(roles: StaffRoles, allowed: bool) -> None:
     case = make_case()
 
-    reason = send(case, "reassign_owner", roles, owner_id="agent.al", by="x.y", reason="leave")
+    reason = reassign(case, "agent.al", "care", roles=roles)
     if allowed:
         assert reason is None
     else:

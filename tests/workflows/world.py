@@ -42,7 +42,6 @@ from models.activities import (
     DepartmentRequest,
     EscalationContacts,
     EscalationInput,
-    FindOwnerInput,
     InquirySnapshot,
     MessageReceipt,
     OutboxMessage,
@@ -367,11 +366,6 @@ class World:
                 )  # fmt: skip
             return world.owner
 
-        @activity.defn(name="find_owner")
-        async def find_owner(request: FindOwnerInput) -> OwnerOnRoster:
-            world.calls.append("find_owner")
-            return OwnerOnRoster(staff_id=request.staff_id, team=world.staff.get(request.staff_id))
-
         @activity.defn(name="escalation_contacts")
         async def escalation_contacts(request: EscalationInput) -> EscalationContacts:
             world.calls.append("escalation_contacts")
@@ -397,7 +391,15 @@ class World:
                 ],
                 review_sectors=list(Sector),  # the world's reviewers review every sector
             )
-            return ActorCheck(roles=roles)
+            proposed = request.proposed_owner
+            return ActorCheck(
+                roles=roles,
+                proposed_owner=(
+                    None
+                    if proposed is None
+                    else OwnerOnRoster(staff_id=proposed, team=world.staff.get(proposed))
+                ),
+            )
 
         @activity.defn(name="verify_actors")
         async def verify_actors(request: VerifyActorsInput) -> list[ActorCheck]:
@@ -449,7 +451,6 @@ class World:
             take_in,
             record_events,
             assign_owner,
-            find_owner,
             escalation_contacts,
             route_to_department,
             send_message,
