@@ -28,7 +28,6 @@ from models.status import (
     TimelineEntry,
     UnverifiedAction,
 )
-from workflows import release
 from workflows.drafting import check_draft
 from workflows.policies import SYSTEM
 from workflows.requests import Request
@@ -283,26 +282,6 @@ class Case(BaseModel):
         s = self.survey
         return bool(s and s.recovery_due_at and not s.recovery_closed_by)
 
-    def decisions(self, version: int, decision: str) -> list[Review]:
-        return [r for r in self.reviews if r.draft_version == version and r.decision == decision]
-
-    def approvals(self, version: int) -> list[Review]:
-        """The approvals of a draft that count: while signed actions are required, only signed
-        ones (one accepted unsigned before does not)."""
-        return [
-            r for r in self.decisions(version, "approve") if r.verified or not self.signed_required
-        ]
-
-    def verdict(self, version: int) -> str | None:
-        """Where the checkpoint stands for a draft: revised, rejected, approved, or still open."""
-        if self.draft is None or self.draft.version != version:
-            return "revised"
-        if self.decisions(version, "reject"):
-            return "rejected"
-        if len(self.approvals(version)) >= self.approvals_required():
-            return "approved"
-        return None
-
     def reopen(self, now: datetime) -> None:
         """Back to routing with a new round: new department cases, a new resolution clock."""
         assert self.policy is not None and self.triage is not None
@@ -318,47 +297,9 @@ class Case(BaseModel):
         if self.policy is not None:
             self.sla.stop(name, now, self.policy)
 
-    def approvals_required(self) -> int:
-        """Distinct reviewers who must approve, by tier (four eyes at tier 3 by default)."""
-        tier = str(self.tier or 3)
-        return self.policy.approvals_required.get(tier, 1) if self.policy else 1  # type: ignore[call-overload]
-
     @property
     def released_by_policy(self) -> bool:
         return self.release_decision is not None and self.release_decision.released
-
-    def decide_release(self, now: datetime) -> ReleaseDecision:
-        """Release by policy or not, for the current draft: decided once per draft, documented
-        either way."""
-        assert self.draft is not None and self.triage is not None and self.policy is not None
-        draft = self.draft
-        decided = self.release_decision
-        if decided is not None and decided.draft_version == draft.version:
-            return decided
-        decision = release.decide(
-            self.policy.release_by_policy,
-            self.intake.sector,
-            self.triage,
-            self.tier or 3,
-            draft,
-            self.sentiment_notes,
-        )
-        self.release_decision = decision
-        if not decision.released:
-            detail = {"draft_version": draft.version, "reasons": decision.reasons}
-            self.record(now, SYSTEM, "release_by_policy_declined", detail)
-            return decision
-        note = "; ".join(decision.reasons)
-        self.review(
-            Review(
-                reviewer_id=SYSTEM,
-                decision="policy_release",
-                note=note,
-                draft_version=draft.version,
-                at=now,
-            )
-        )
-        return decision
 
     def deadlines(self, now: datetime) -> list[Deadline]:
         if self.policy is None or self.tier is None:

@@ -4,12 +4,15 @@ check or a rejection sends it back to the owner, who revises it."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models.contract import Stage
+    from models.status import ReleaseDecision, Review
 
-from workflows import continuation, outbox
+from workflows import continuation, outbox, release
 from workflows.case import Case
 from workflows.drafting import compose_draft
 from workflows.policies import SYSTEM
@@ -25,21 +28,21 @@ async def resolve(case: Case) -> None:
         continuation.unless_withdrawn(case)
         draft = case.draft
         assert draft is not None and case.policy is not None
-        verdict = case.verdict(draft.version)
+        decided = verdict(case, draft.version)
         if not draft.checks_passed:
             await back_to_owner(case, draft.version, "the draft failed automated checks")
-        elif verdict == "rejected":
+        elif decided == "rejected":
             await back_to_owner(case, draft.version, "a reviewer sent the draft back")
-        elif verdict == "approved":
+        elif decided == "approved":
             case.stop_clock("compliance", workflow.now())
             return
-        elif case.decide_release(workflow.now()).released:
+        elif decide_release(case, workflow.now()).released:
             return
         else:
             await_compliance(case)
             await continuation.rest(
                 case,
-                lambda v=draft.version: case.verdict(v) is not None,  # type: ignore[misc]
+                lambda v=draft.version: verdict(case, v) is not None,  # type: ignore[misc]
             )
 
 
@@ -61,3 +64,69 @@ async def back_to_owner(case: Case, version: int, why: str) -> None:
         await outbox.to_owner(case, f"{why}; please revise the response")
         case.revision_asked = version
     await continuation.rest(case, lambda: case.draft is not None and case.draft.version > version)
+
+
+# --- where the checkpoint stands: pure, from the case ------------------------------------------
+
+
+def decisions(case: Case, version: int, decision: str) -> list[Review]:
+    return [r for r in case.reviews if r.draft_version == version and r.decision == decision]
+
+
+def approvals(case: Case, version: int) -> list[Review]:
+    """The approvals of a draft that count: while signed actions are required, only signed ones
+    (one accepted unsigned before does not)."""
+    return [
+        r for r in decisions(case, version, "approve") if r.verified or not case.signed_required
+    ]
+
+
+def approvals_required(case: Case) -> int:
+    """Distinct reviewers who must approve, by tier (four eyes at tier 3 by default)."""
+    tier = str(case.tier or 3)
+    return case.policy.approvals_required.get(tier, 1) if case.policy else 1  # type: ignore[call-overload]
+
+
+def verdict(case: Case, version: int) -> str | None:
+    """Where the checkpoint stands for a draft: revised, rejected, approved, or still open."""
+    if case.draft is None or case.draft.version != version:
+        return "revised"
+    if decisions(case, version, "reject"):
+        return "rejected"
+    if len(approvals(case, version)) >= approvals_required(case):
+        return "approved"
+    return None
+
+
+def decide_release(case: Case, now: datetime) -> ReleaseDecision:
+    """Release by policy or not, for the current draft: decided once per draft, documented
+    either way."""
+    assert case.draft is not None and case.triage is not None and case.policy is not None
+    draft = case.draft
+    decided = case.release_decision
+    if decided is not None and decided.draft_version == draft.version:
+        return decided
+    decision = release.decide(
+        case.policy.release_by_policy,
+        case.intake.sector,
+        case.triage,
+        case.tier or 3,
+        draft,
+        case.sentiment_notes,
+    )
+    case.release_decision = decision
+    if not decision.released:
+        detail = {"draft_version": draft.version, "reasons": decision.reasons}
+        case.record(now, SYSTEM, "release_by_policy_declined", detail)
+        return decision
+    note = "; ".join(decision.reasons)
+    case.review(
+        Review(
+            reviewer_id=SYSTEM,
+            decision="policy_release",
+            note=note,
+            draft_version=draft.version,
+            at=now,
+        )
+    )
+    return decision

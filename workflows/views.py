@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from models.activities import InquirySnapshot, TriageResult
 from models.contract import Channel, ComplianceFlag, Department, InquiryIntake, Sector, Stage
 from models.status import Draft, InquiryOutcome, InquiryStatus
+from workflows import checkpoint
 from workflows.case import Case
 from workflows.policies import SYSTEM
 from workflows.signals import REVIEW_ROLES, roles_needed
@@ -188,8 +189,8 @@ def current_details(case: Case, now: datetime) -> str:
 def _review(case: Case, draft: Draft) -> str:
     """Where the checkpoint stands and whom it waits for: the approvals so far, and how many
     more from which kind of reviewer (never the owner or the draft's author)."""
-    approvers = [r.reviewer_id for r in case.approvals(draft.version)]
-    needed = case.approvals_required()
+    approvers = [r.reviewer_id for r in checkpoint.approvals(case, draft.version)]
+    needed = checkpoint.approvals_required(case)
     given = f" ({', '.join(approvers)})" if approvers else ""
     line = f"**Review** draft v{draft.version}: {len(approvers)} of {needed} approvals{given}"
     missing = needed - len(approvers)

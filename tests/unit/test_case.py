@@ -19,7 +19,7 @@ from models.contract import (
 from models.policy import ReleasePolicy, ResolvedPolicy
 from models.status import DepartmentState, Review, RuleHit
 from tests import support
-from workflows import acting, signals, views
+from workflows import acting, checkpoint, signals, views
 from workflows.case import Case
 from workflows.drafting import compose_draft
 
@@ -151,31 +151,31 @@ def test_drafts_count_up_and_carry_their_check_results() -> None:
 
 def test_verdict_follows_the_decisions_on_the_current_draft() -> None:
     case = at_checkpoint(make_case())
-    assert case.verdict(1) is None
+    assert checkpoint.verdict(case, 1) is None
 
     decide(case, "rev.rita", "reject", 1)
-    assert case.verdict(1) == "rejected"
+    assert checkpoint.verdict(case, 1) == "rejected"
 
     case.add_draft("A revised answer.", OWNER, NOW)
-    assert case.verdict(1) == "revised"
-    assert case.verdict(2) is None
+    assert checkpoint.verdict(case, 1) == "revised"
+    assert checkpoint.verdict(case, 2) is None
 
     decide(case, "rev.rita", "approve", 2)
-    assert case.verdict(2) == "approved"
+    assert checkpoint.verdict(case, 2) == "approved"
 
 
 def test_approval_of_an_earlier_draft_does_not_count_for_the_revision() -> None:
     four_eyes = POLICY.model_copy(update={"approvals_required": {"1": 1, "2": 1, "3": 2}})
     case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",), policy=four_eyes))
     decide(case, "rev.lena", "approve", 1)
-    assert case.verdict(1) is None  # one of two
+    assert checkpoint.verdict(case, 1) is None  # one of two
 
     case.add_draft("A revised answer.", OWNER, NOW)
     decide(case, "rev.ravi", "approve", 2)
 
-    assert case.verdict(2) is None
+    assert checkpoint.verdict(case, 2) is None
     decide(case, "rev.lena", "approve", 2)
-    assert case.verdict(2) == "approved"
+    assert checkpoint.verdict(case, 2) == "approved"
 
 
 def test_an_approval_accepted_unsigned_stops_counting_once_signed_actions_are_required() -> None:
@@ -196,10 +196,10 @@ def test_an_approval_accepted_unsigned_stops_counting_once_signed_actions_are_re
 
     acting.checked(case, ActorCheck(verified=True, signed_required=True))
     decide(case, "rev.sofia", "approve", 1)
-    assert case.verdict(1) is None  # lena's unsigned approval no longer counts
+    assert checkpoint.verdict(case, 1) is None  # lena's unsigned approval no longer counts
 
     decide(case, "rev.ravi", "approve", 1)
-    assert case.verdict(1) == "approved"
+    assert checkpoint.verdict(case, 1) == "approved"
 
 
 def test_a_policy_recorded_before_four_eyes_asks_one_approval_at_every_tier() -> None:
@@ -208,8 +208,8 @@ def test_a_policy_recorded_before_four_eyes_asks_one_approval_at_every_tier() ->
 
     decide(case, "rev.lena", "approve", 1)
 
-    assert case.approvals_required() == 1
-    assert case.verdict(1) == "approved"
+    assert checkpoint.approvals_required(case) == 1
+    assert checkpoint.verdict(case, 1) == "approved"
 
 
 ROUTINE_HIT = RuleHit(
@@ -228,7 +228,7 @@ def test_policy_release_is_recorded_as_a_review_and_reported_in_the_outcome() ->
     case = make_case(tier=1, flags=(), policy=RELEASING, hits=[ROUTINE_HIT])
     case.add_draft("Thank you; your refund is on its way.", "system", NOW)
 
-    decision = case.decide_release(NOW)
+    decision = checkpoint.decide_release(case, NOW)
 
     assert decision.released
     [review] = case.reviews
@@ -247,7 +247,7 @@ def test_a_declined_release_is_documented_with_its_reasons_and_needs_a_reviewer(
     case = make_case(tier=1, flags=(), policy=RELEASING, hits=[])
     case.add_draft("Thank you; your refund is on its way.", "system", NOW)
 
-    decision = case.decide_release(NOW)
+    decision = checkpoint.decide_release(case, NOW)
 
     assert not decision.released
     assert case.reviews == []
