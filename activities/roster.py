@@ -236,4 +236,3 @@ class RosterActivities:
             manager=team.manager,
             tier3_notify=list(roster.routing.tier3_notify),
         )
-
