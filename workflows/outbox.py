@@ -5,8 +5,9 @@ workflow never delivers twice; each send is documented in the audit trail.
 
 Failure policy: a send that keeps failing for a retryable reason is held and sent again until it
 goes (`delivery_held`); one the channel refuses for good (a non-retryable error, e.g. an address
-that does not exist) is recorded as `delivery_failed`, the owner is told (for a customer's
-message: reach the customer another way), and the inquiry goes on: a message never fails it.
+that does not exist) is recorded as `delivery_failed`, the owner is told (to reach the customer,
+or the colleague a staff notice was for, another way), and the inquiry goes on: a message never
+fails it.
 """
 
 from __future__ import annotations
@@ -132,12 +133,20 @@ def _failure(message: OutboxMessage, cause: str) -> dict[str, str]:
 
 async def _refused(case: Case, message: OutboxMessage, cause: str) -> None:
     case.record(workflow.now(), SYSTEM, "delivery_failed", _failure(message, cause))
-    if message.audience != "customer":
-        return  # a staff inbox refused it: the audit trail and operators' alerts carry it
-    what = (
-        f"the {message.kind.replace('_', ' ')} to the customer was refused by the channel "
-        f"({cause}); please reach the customer another way"
-    )
+    if message.audience == "customer":
+        what = (
+            f"the {message.kind.replace('_', ' ')} to the customer was refused by the channel "
+            f"({cause}); please reach the customer another way"
+        )
+    elif message.recipient != case.owner:
+        # A colleague's inbox refused it (a tier 3 notice, an escalation notice): the owner
+        # is the one who can tell them another way. Staff ids only, never the customer.
+        what = (
+            f"the {message.kind.replace('_', ' ')} to {message.recipient} was refused by the "
+            f"channel ({cause}); please tell them another way"
+        )
+    else:
+        return  # the owner's own inbox refused it: the audit trail carries it
     await _tell_owner(case, what)
 
 

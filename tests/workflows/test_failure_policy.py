@@ -1,7 +1,7 @@
 """The failure policy: a permanent error after the inquiry is registered never fails it. An empty
 roster team holds the assignment until the roster is fixed; a message the channel refuses for
-good is recorded and the owner told; a tier 3 notice nobody can receive is recorded. Each time
-the inquiry goes on, and someone knows."""
+good is recorded and the owner told; a tier 3 notice nobody can receive is recorded and the
+owner told whom to reach another way. Each time the inquiry goes on, and someone knows."""
 
 from __future__ import annotations
 
@@ -78,6 +78,10 @@ async def test_a_tier_3_notice_nobody_can_receive_is_recorded_and_the_inquiry_go
     refused = await world.actions_done("delivery_failed", len(TIER3_NOTIFY))
     assert {e.detail["audience"] for e in refused} == {"staff"}
     assert len(world.sent("acknowledgement")) == 1
+    # the owner is told whom to reach another way
+    told = [m.body for m in world.sent("owner_notice") if m.recipient == OWNER]
+    for recipient in TIER3_NOTIFY:
+        assert sum(f"to {recipient} was refused" in body for body in told) == 1
 
 
 async def test_a_temporal_cancellation_is_refused_and_documented(world: World) -> None:
