@@ -67,7 +67,10 @@ _stemmer = snowballstemmer.stemmer("english")
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return str(_stemmer.stemWord(word))
+    """The word's Snowball stem, unless that would leave under three letters of a longer word:
+    "sued" and "suing" both stem to "su", which is also Spanish for "your"."""
+    stemmed = str(_stemmer.stemWord(word))
+    return word if len(stemmed) < 3 and stemmed != word else stemmed
 
 
 # Laughing faces say a scary word is a joke ("TERRIFIED of missing the sale 😂").

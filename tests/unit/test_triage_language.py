@@ -84,6 +84,12 @@ def test_a_long_word_one_typo_away_from_a_term_counts_as_that_term() -> None:
     assert "legal" not in fires(SHARED, "a confident answer")
 
 
+def test_a_stem_of_one_or_two_letters_is_not_shared_with_a_short_word() -> None:
+    sued = rules({"sued": {"words": ["sued", "suing"]}}, rule("sued", {"terms": ["sued"]}))
+    assert "sued" in fires(sued, "They sued me in March and are suing my brother now")
+    assert "sued" not in fires(sued, "¿Hay algún abogado en su oficina que hable español?")
+
+
 def test_a_term_inside_a_longer_listed_name_does_not_count() -> None:
     assert "urgent" not in fires(SHARED, "Is the urgent care centre open on Sunday?")
     assert "urgent" in fires(SHARED, "Urgent: is the urgent care centre open?")
