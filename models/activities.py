@@ -145,8 +145,9 @@ class ActorCheck(Model):
     roles: StaffRoles = Field(default_factory=StaffRoles)
     proposed_owner: OwnerOnRoster | None = None  # for a reassignment
     # The worker requires signed actions now (REQUIRE_SIGNED_ACTIONS): approvals accepted
-    # unsigned before it did no longer count (workflows/acting.py).
-    signed_required: bool = False
+    # unsigned before it did no longer count (workflows/acting.py). None: the workflow made
+    # this check itself (the call failed, or came back for another call): the mode is unknown.
+    signed_required: bool | None = None
     call: str = ""  # VerifyActorsInput.call of the call that made this check
 
 

@@ -89,9 +89,11 @@ def refusal(case: Case, action: str, check: ActorCheck) -> str | None:
 
 
 def checked(case: Case, check: ActorCheck) -> None:
-    """What every check says of the worker's mode: once signed actions are required, approvals
-    accepted unsigned before no longer count towards a release (Case.verdict)."""
-    case.signed_required = check.signed_required
+    """What a check made by the worker says of its mode: once signed actions are required,
+    approvals accepted unsigned before no longer count towards a release (checkpoint.approvals).
+    A check the workflow made itself says nothing of the mode, and changes nothing."""
+    if check.signed_required is not None:
+        case.signed_required = check.signed_required
 
 
 def accepted(case: Case, action: str, payload: Any, check: ActorCheck, now: datetime) -> None:

@@ -24,7 +24,7 @@ from workflows.requests import (
 
 def settled(case: Case) -> bool:
     """Nothing asked for is waiting or being served."""
-    return not case.requests and not case.serving
+    return not case.requests and case.serving is None
 
 
 async def attend(case: Case, finished: Callable[[], bool]) -> None:
@@ -37,7 +37,7 @@ async def attend(case: Case, finished: Callable[[], bool]) -> None:
         if not case.requests:
             return
         request = case.requests.pop(0)
-        case.serving = True
+        case.serving = request
         try:
             await _serve(case, request)
         except ActivityError as err:
@@ -45,7 +45,7 @@ async def attend(case: Case, finished: Callable[[], bool]) -> None:
             detail = {"request": request.kind, "cause": cause}
             case.record(workflow.now(), SYSTEM, "request_failed", detail)
         finally:
-            case.serving = False
+            case.serving = None
 
 
 async def _serve(case: Case, request: Request) -> None:

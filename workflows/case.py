@@ -125,7 +125,7 @@ class Case(BaseModel):
     recovery: Recovery = Field(default_factory=Recovery)
     # Of this run only: whether a request, or a batch of the audit trail, is in flight, and
     # whether the run is about to continue as new (no new work is taken up).
-    serving: bool = Field(default=False, exclude=True)
+    serving: Request | None = Field(default=None, exclude=True)
     writing: bool = Field(default=False, exclude=True)
     continuing: bool = Field(default=False, exclude=True)
     # Of this run only: the lifecycle waits on people or time (a rest, a held step's pause), and
@@ -251,6 +251,11 @@ class Case(BaseModel):
     @property
     def owner(self) -> str | None:
         return self.owner_history[-1].owner_id if self.owner_history else None
+
+    @property
+    def escalating(self) -> bool:
+        """An escalation waits its turn or is being walked (it may change the owner)."""
+        return any(r.kind == "escalate" for r in (*self.requests, self.serving) if r is not None)
 
     @property
     def survey_key(self) -> str:

@@ -75,9 +75,14 @@ def decisions(case: Case, version: int, decision: str) -> list[Review]:
 
 def approvals(case: Case, version: int) -> list[Review]:
     """The approvals of a draft that count: while signed actions are required, only signed ones
-    (one accepted unsigned before does not)."""
+    (one accepted unsigned before does not); and never one by someone who has owned the inquiry
+    (a reviewer who approved and was then made its owner no longer counts as a second pair of
+    eyes)."""
+    owners = {a.owner_id for a in case.owner_history}
     return [
-        r for r in decisions(case, version, "approve") if r.verified or not case.signed_required
+        r
+        for r in decisions(case, version, "approve")
+        if (r.verified or not case.signed_required) and r.reviewer_id not in owners
     ]
 
 

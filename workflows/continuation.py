@@ -98,7 +98,7 @@ async def carry_on(case: Case, inbox: Inbox) -> NoReturn:
     await workflow.wait_condition(
         lambda: (
             inbox.settled_for_continuing
-            and not case.serving
+            and case.serving is None
             and not case.writing
             and len(case.pending) < policies.AUDIT_HOLD
             and workflow.all_handlers_finished()

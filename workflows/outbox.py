@@ -138,7 +138,7 @@ async def _refused(case: Case, message: OutboxMessage, cause: str) -> None:
             f"the {message.kind.replace('_', ' ')} to the customer was refused by the channel "
             f"({cause}); please reach the customer another way"
         )
-    elif message.recipient != case.owner:
+    elif case.owner is not None and message.recipient != case.owner:
         # A colleague's inbox refused it (a tier 3 notice, an escalation notice): the owner
         # is the one who can tell them another way. Staff ids only, never the customer.
         what = (
@@ -146,7 +146,7 @@ async def _refused(case: Case, message: OutboxMessage, cause: str) -> None:
             f"channel ({cause}); please tell them another way"
         )
     else:
-        return  # the owner's own inbox refused it: the audit trail carries it
+        return  # the owner's own inbox refused it, or nobody owns it yet: the audit trail has it
     await _tell_owner(case, what)
 
 

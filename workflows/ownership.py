@@ -3,7 +3,7 @@
 A team with nobody eligible (an empty or fully excluded roster team) holds the inquiry instead
 of failing it: `assignment_held` is recorded once, the team's manager told, and the roster asked
 again every LOCAL_PAUSE until an edit fixes it, or until the inquiry is withdrawn. Later owners
-come from reassignment (workflows/attendant.py) and escalation (workflows/escalation.py)."""
+come from reassignment (signals.reassign_owner) and escalation (workflows/escalation.py)."""
 
 from __future__ import annotations
 

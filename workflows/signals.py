@@ -149,6 +149,9 @@ def reassign_owner(
         return "only an operator or the manager of the inquiry's team may reassign it"
     if signal.owner_id == case.owner:
         return "inquiry is already owned by that owner"
+    if case.escalating:
+        # An escalation asked before may change the owner: applied after this, it would undo it.
+        return "an escalation of the inquiry is under way; reassign it once that is done"
     # The roster decides who may own an inquiry: verify_actors looked the new owner up with
     # the actor, so an id it does not know never becomes the owner (nor InquiryOwner).
     proposed = check.proposed_owner

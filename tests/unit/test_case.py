@@ -202,6 +202,42 @@ def test_an_approval_accepted_unsigned_stops_counting_once_signed_actions_are_re
     assert checkpoint.verdict(case, 1) == "approved"
 
 
+def test_an_approval_by_a_reviewer_made_owner_afterwards_no_longer_counts() -> None:
+    """Four eyes: lena approves, then is reassigned the inquiry as its owner. The owner is not
+    a second pair of eyes: the draft needs two approvals by people who never owned it."""
+    four_eyes = POLICY.model_copy(update={"approvals_required": {"1": 1, "2": 1, "3": 2}})
+    case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",), policy=four_eyes))
+    decide(case, "rev.lena", "approve", 1)
+    case.assign("rev.lena", "care", "cover", "mgr.mona", NOW)
+
+    decide(case, "rev.ravi", "approve", 1)
+    assert checkpoint.verdict(case, 1) is None
+    decide(case, "rev.sofia", "approve", 1)
+    assert checkpoint.verdict(case, 1) == "approved"
+
+
+def test_a_check_the_workflow_made_itself_does_not_make_unsigned_approvals_count_again() -> None:
+    """Signed actions are required; then one verify call fails (or comes back for another
+    call) and the workflow refuses its actions with a check of its own. That check knows
+    nothing of the worker's mode: the unsigned approval must still not count."""
+    case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",)))
+    roles = StaffRoles(
+        on_roster=True,
+        reviewer_roles=list(REVIEWERS["rev.lena"].roles),
+        review_sectors=[case.intake.sector],
+    )
+    unsigned = ActorCheck(verified=False, signed_required=False, roles=roles)
+    acting.checked(case, unsigned)
+    lena = ComplianceDecision(reviewer_id="rev.lena", decision="approve")
+    assert signals.compliance_decision(case, lena, unsigned, NOW) is None
+    acting.checked(case, ActorCheck(verified=True, signed_required=True))
+    assert checkpoint.verdict(case, 1) is None
+
+    for refused in (ActorCheck(refusal="the actor could not be checked (X)"), acting.UNCHECKED):
+        acting.checked(case, refused)
+        assert checkpoint.verdict(case, 1) is None
+
+
 def test_a_policy_recorded_before_four_eyes_asks_one_approval_at_every_tier() -> None:
     # POLICY has no approvals_required, as the policy of a run from before the field existed.
     case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",)))

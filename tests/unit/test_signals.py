@@ -260,6 +260,26 @@ def test_a_reassignment_to_the_owner_or_to_nobody_on_the_roster_changes_nothing(
     assert case == before
 
 
+@pytest.mark.parametrize("being", ["queued", "served"])
+def test_a_reassignment_while_an_escalation_is_under_way_is_refused(being: str) -> None:
+    """An escalation asked first may change the owner when it is walked: a reassignment applied
+    before it would be undone by it, so it is refused until the escalation is done."""
+    case = make_case()
+    escalation = Escalation(actor="lead.lee", reason="chased")
+    if being == "queued":
+        case.requests.append(escalation)
+    else:
+        case.serving = escalation
+    before = case.model_copy(deep=True)
+
+    reason = reassign(case, "agent.al", "care")
+
+    assert reason == "an escalation of the inquiry is under way; reassign it once that is done"
+    assert case == before
+    case.requests, case.serving = [], None
+    assert reassign(case, "agent.al", "care") is None
+
+
 @pytest.mark.parametrize(
     ("roles", "allowed"),
     [

@@ -184,7 +184,7 @@ class World:
     escalation_owners: dict[int, str] = field(
         default_factory=lambda: {1: OWNER, 2: TIER2_LEAD, 3: TIER3_LEAD}
     )
-    # staff ids the roster lets own inquiries, and their team (find_owner)
+    # staff ids the roster lets own inquiries, and their team (the actor check's proposed_owner)
     staff: dict[str, str] = field(
         default_factory=lambda: dict.fromkeys(
             (OWNER, AGENT, SENIOR, TIER2_LEAD, TIER3_LEAD, MANAGER), "care"
