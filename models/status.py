@@ -58,6 +58,9 @@ class DepartmentState(Outbound):
     summary: str | None = None
     detail: str | None = None
     updated_at: datetime | None = None
+    # Taken from a department_result whose sender was not proven (signed actions not required):
+    # never released to the customer without a reviewer (workflows/release.py).
+    unverified: bool = False
 
 
 class Draft(Outbound):

@@ -117,7 +117,9 @@ def decide_release(case: Case, now: datetime) -> ReleaseDecision:
         case.triage,
         case.tier or 3,
         draft,
-        case.sentiment_notes,
+        sentiment_notes=case.sentiment_notes,
+        departments=case.departments,
+        reopened=case.round > 0,
     )
     case.release_decision = decision
     if not decision.released:

@@ -12,11 +12,16 @@ from collections.abc import Mapping
 from models.contract import ComplianceFlag, Department
 from models.status import DepartmentState
 
-# Identifiers that must never appear in a customer reply, whoever wrote it.
+# Identifiers that must never appear in a customer reply, whoever wrote it. Digits may be
+# grouped by spaces, dots or any dash ("123 45 6789", "4111.1111.1111.1111", "123–45–6789").
+_SEP = r"[ .\-\u2010-\u2015\u2212]"  # a space, a dot, a hyphen or any dash
 IDENTIFIER_PATTERNS: dict[str, re.Pattern[str]] = {
-    "social security number": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
+    "social security number": re.compile(
+        rf"\b\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{4}}\b|\b(?:ssn|social security)\D{{0,24}}\d{{9}}\b",
+        re.IGNORECASE,
+    ),
     "medical record number": re.compile(r"\bMRN[\s:#-]*\d{4,}\b", re.IGNORECASE),
-    "payment card number": re.compile(r"\b(?:\d[ -]?){13,16}\b"),
+    "payment card number": re.compile(rf"\b(?:\d{_SEP}?){{12,18}}\d\b"),
 }
 PRIVILEGE_MARKERS = re.compile(r"privileged\s*(?:&|and)\s*confidential|attorney[- ]client", re.I)
 # A privileged finding leaks if any run of this many words from it reaches the reply.

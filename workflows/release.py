@@ -6,18 +6,50 @@ not, so the status and the audit trail say why a draft was or was not released:
 - triage found a routine matter (a routine rule fired) and no sensitivity signal of any kind,
   and no one on staff has noted how the customer feels (a `sentiment` note);
 - the inquiry is tier 1 now (an escalation ends it);
-- the draft is the system's own (a person's revision is always reviewed) and passed its checks.
+- the draft is the system's own (a person's revision is always reviewed) and passed its checks;
+- every department routed to has completed (a draft saying a team is "still working" on a case
+  it refused, failed or let run overdue is not an answer);
+- what the departments wrote into it is plain, proven text: every result came from the department
+  itself (not an unsigned `department_result`), and the draft holds no link, markup, e-mail
+  address or mention of card, bank or login details (a department's text is not trusted to
+  speak to the customer alone: a person reads such a draft);
+- the inquiry has not been reopened (the first answer did not resolve it: a person reads the next).
 
 Pure: the workflow calls it at the checkpoint; the triage report calls it for the corpus.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from models.activities import TriageResult
-from models.contract import Sector
+from models.contract import Department, Sector
 from models.policy import ReleasePolicy
-from models.status import Draft, ReleaseDecision
+from models.status import DepartmentState, Draft, ReleaseDecision
 from workflows.policies import SYSTEM
+
+# What a person must read before it reaches a customer, whoever wrote it into the draft.
+NEEDS_A_READER: dict[str, re.Pattern[str]] = {
+    "a link": re.compile(
+        r"(?:https?|ftp)://|\bwww\.|\b[a-z0-9-]+\.(?:com|net|org|io|ly|me|info|biz|xyz|link"
+        r"|app|click|top|site|online|ru|cn|co|uk)(?:/|\b)",
+        re.IGNORECASE,
+    ),
+    "markup": re.compile(r"<\s*/?\s*[a-z!][^>]*>|\[[^\]]+\]\([^)]+\)|&[a-z]+;", re.IGNORECASE),
+    "an e-mail address": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    "a mention of card, bank or login details": re.compile(
+        r"card\s*(?:number|no\b|details)|\bcvv2?\b|\bcvc\b|security code|\bpin\b|pass(?:word|code)"
+        r"|log\s*-?in details|bank details|account number|sort code|routing number"
+        r"|one[- ]time (?:code|password)|\botp\b|verification code",
+        re.IGNORECASE,
+    ),
+}
+
+
+def needs_a_reader(text: str) -> list[str]:
+    """What in a draft a person must read before it goes out: never the text itself."""
+    return [name for name, pattern in NEEDS_A_READER.items() if pattern.search(text)]
 
 
 def decide(
@@ -26,8 +58,15 @@ def decide(
     triage: TriageResult,
     tier: int,
     draft: Draft,
+    *,
     sentiment_notes: int = 0,
+    departments: Mapping[Department, DepartmentState] | None = None,
+    reopened: bool = False,
 ) -> ReleaseDecision:
+    results = sorted((departments or {}).items())
+    unsettled = [d.value for d, state in results if state.status != "completed"]
+    unverified = [d.value for d, state in results if state.unverified]
+    found = needs_a_reader(draft.text)
     routine = [hit.rule_id for hit in triage.rules_fired if hit.kind == "routine"]
     signals = [hit.rule_id for hit in triage.rules_fired if hit.kind == "signal"]
     refused = [c.value for c in triage.categories if c not in policy.categories]
@@ -43,6 +82,10 @@ def decide(
             (tier == 1, f"tier {tier}: only tier 1 is released by policy"),
             (draft.author_id == SYSTEM, "a draft written by a person is always reviewed"),
             (draft.checks_passed, "the draft failed automated checks"),
+            (not unsettled, f"no completed result from: {', '.join(unsettled)}"),
+            (not unverified, f"results taken unsigned from: {', '.join(unverified)}"),
+            (not found, f"the draft holds {', '.join(found)}"),
+            (not reopened, "the inquiry was reopened: a person reads the new answer"),
         )
         if not held
     ]
@@ -53,5 +96,6 @@ def decide(
         "no sensitivity signal, no sentiment noted",
         f"{sector.value} / {', '.join(c.value for c in triage.categories)} on the allow-list",
         "tier 1, the system's draft, automated checks passed",
+        "every department completed, its result proven; nothing a person must read; first answer",
     ]
     return ReleaseDecision(draft_version=draft.version, released=True, reasons=because)

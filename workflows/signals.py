@@ -113,7 +113,12 @@ def department_result(
     actor = f"department:{signal.department.value}"
     case.department_update(
         signal.department,
-        DepartmentState(status=signal.status, case_ref=signal.case_ref, summary=signal.summary),
+        DepartmentState(
+            status=signal.status,
+            case_ref=signal.case_ref,
+            summary=signal.summary,
+            unverified=not check.verified,
+        ),
         actor,
         now,
     )
@@ -194,6 +199,10 @@ def reopen(case: Case, signal: Reopen, check: ActorCheck, now: datetime) -> str 
         return ON_ROSTER
     if case.stage != Stage.FOLLOW_UP:
         return "inquiry can only be reopened during follow-up"
+    # Reopening opens new department cases and sends a new resolution: the inquiry's owner
+    # decides it, or whoever could reassign it.
+    if not (signal.by == case.owner or check.roles.operator or case.team in check.roles.manages):
+        return "only the owner, the manager of the inquiry's team or an operator may reopen it"
     if case.reopen_by is not None:
         return "inquiry is already being reopened"
     case.reopen_by = signal.by

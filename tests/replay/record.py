@@ -168,12 +168,16 @@ async def escalation_by_breach(
 
 
 async def reopened(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:
-    """Reopened in follow-up: routed again (a new round), released, surveyed, closed unanswered."""
+    """Released by policy, reopened by its owner in follow-up: routed again (a new round), the new
+    answer approved by a reviewer (policy releases only a first answer), surveyed, closed
+    unanswered."""
     world.triage = routine()
     handle = await world.start(support.billing_only(inquiry_id))
     await drive.wait_for_stage(handle, Stage.FOLLOW_UP)
-    await handle.signal("reopen", {"by": "agent.al", "reason": "refund never arrived"})
+    await handle.signal("reopen", {"by": OWNER, "reason": "refund never arrived"})
     await world.actions_done("reopened", 1)
+    await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)  # the second round's draft
+    await handle.signal("compliance_decision", APPROVE)
     return handle
 
 

@@ -73,12 +73,18 @@ def make_case(
 def at_checkpoint(case: Case, now: datetime = NOW) -> Case:
     """Routed, every department completed, the composed draft awaiting a decision."""
     case.move_to(Stage.ROUTING, now)
-    for department in case.departments:
-        done = DepartmentState(status="completed", case_ref="C-1", summary="All is in order.")
-        case.department_update(department, done, f"department:{department.value}", now)
+    answered(case, now)
     case.move_to(Stage.DRAFTING, now)
     case.add_draft(compose_draft(case.departments, case.flags), "system", now)
     case.move_to(Stage.AWAITING_COMPLIANCE, now)
+    return case
+
+
+def answered(case: Case, now: datetime = NOW) -> Case:
+    """Every department routed to has completed, by its own answer."""
+    for department in case.departments:
+        done = DepartmentState(status="completed", case_ref="C-1", summary="All is in order.")
+        case.department_update(department, done, f"department:{department.value}", now)
     return case
 
 
@@ -261,7 +267,7 @@ RELEASING = POLICY.model_copy(
 
 
 def test_policy_release_is_recorded_as_a_review_and_reported_in_the_outcome() -> None:
-    case = make_case(tier=1, flags=(), policy=RELEASING, hits=[ROUTINE_HIT])
+    case = answered(make_case(tier=1, flags=(), policy=RELEASING, hits=[ROUTINE_HIT]))
     case.add_draft("Thank you; your refund is on its way.", "system", NOW)
 
     decision = checkpoint.decide_release(case, NOW)
@@ -280,7 +286,7 @@ def test_policy_release_is_recorded_as_a_review_and_reported_in_the_outcome() ->
 
 
 def test_a_declined_release_is_documented_with_its_reasons_and_needs_a_reviewer() -> None:
-    case = make_case(tier=1, flags=(), policy=RELEASING, hits=[])
+    case = answered(make_case(tier=1, flags=(), policy=RELEASING, hits=[]))
     case.add_draft("Thank you; your refund is on its way.", "system", NOW)
 
     decision = checkpoint.decide_release(case, NOW)

@@ -81,6 +81,11 @@ def test_privileged_legal_finding_is_not_quoted_in_the_composed_draft(
         ("Card 4111 1111 1111 1111 was refunded.", "contains a payment card number"),
         ("Card 4111-1111-1111-1111 was refunded.", "contains a payment card number"),
         ("Card 4111111111111111 was refunded.", "contains a payment card number"),
+        # the formats an outside tester got through: spaces, no separators, dashes, dots
+        ("Refund issued for SSN 123 45 6789 holder.", "contains a social security number"),
+        ("Refund issued; SSN on file 123456789.", "contains a social security number"),
+        ("SSN on file 123\u201345\u20136789.", "contains a social security number"),
+        ("Refund to card 4111.1111.1111.1111 completed.", "contains a payment card number"),
     ],
 )
 def test_identifiers_fail_the_check_which_names_the_rule_not_the_value(

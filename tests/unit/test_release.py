@@ -11,7 +11,7 @@ from models.activities import TriageResult
 from models.contract import Department, InquiryIntake, Sector, Urgency
 from models.policy import ReleasePolicy
 from models.settings import PROJECT_ROOT
-from models.status import Draft, RuleHit
+from models.status import DepartmentState, Draft, RuleHit
 from triage.engine import evaluate
 from triage.report import release_policy
 from triage.rules import load_rules
@@ -214,10 +214,87 @@ def test_legal_never_releases_by_policy_with_the_default_configuration(
 
 def test_a_sentiment_noted_by_staff_keeps_the_draft_for_a_reviewer() -> None:
     """An agent who wrote down how the customer feels has told us more than triage read."""
-    decision = release.decide(OPEN, Sector.ECOMMERCE, triage(ROUTINE), 1, draft(), 1)
+    decision = release.decide(
+        OPEN, Sector.ECOMMERCE, triage(ROUTINE), 1, draft(), sentiment_notes=1
+    )
 
     assert not decision.released
     assert decision.reasons == ["staff noted the customer's sentiment"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ('<a href="http://evil.example/refund">Claim your refund</a>', "a link, markup"),
+        ("Visit www.refund-now.example to get your money", "a link"),
+        ("Go to refunds-desk.com/claim", "a link"),
+        ("Refunded. <script>alert(1)</script>", "markup"),
+        ("[Claim here](refund)", "markup"),
+        ("Write to refunds@shop-help.example for the rest", "an e-mail address"),
+        ("Please reply with your full card number and CVV", "a mention of card, bank or login"),
+        ("Confirm your password to receive it", "a mention of card, bank or login"),
+        ("Send us your sort code and account number", "a mention of card, bank or login"),
+    ],
+)
+def test_a_draft_with_links_markup_addresses_or_credential_talk_is_read_by_a_person(
+    text: str, found: str
+) -> None:
+    """Department text is not trusted to speak to the customer alone (an outside tester's
+    billing stub got a phishing link and a request for the card's CVV released by policy)."""
+    the_draft = Draft(version=1, author_id=SYSTEM, text=text, created_at=NOW, checks_passed=True)
+
+    decision = release.decide(OPEN, Sector.ECOMMERCE, triage(ROUTINE), 1, the_draft)
+
+    assert not decision.released
+    [reason] = decision.reasons
+    assert reason.startswith(f"the draft holds {found}")
+    assert "evil" not in reason and "refund" not in reason.lower()
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (
+            DepartmentState(status="completed", unverified=True),
+            "results taken unsigned from: billing",
+        ),
+        (DepartmentState(status="failed"), "no completed result from: billing"),
+        (DepartmentState(status="overdue"), "no completed result from: billing"),
+        (DepartmentState(status="needs_info"), "no completed result from: billing"),
+    ],
+)
+def test_a_draft_on_an_unsigned_or_missing_result_is_read_by_a_person(
+    state: DepartmentState, reason: str
+) -> None:
+    """An unsigned department_result (dev mode) may be anyone's; a department that refused the
+    case leaves a draft saying its team 'is still working' on it: neither is an answer."""
+    decision = release.decide(
+        OPEN, Sector.ECOMMERCE, triage(ROUTINE), 1, draft(), departments={Department.BILLING: state}
+    )
+
+    assert not decision.released and decision.reasons == [reason]
+
+
+def test_a_draft_after_a_reopen_is_read_by_a_person() -> None:
+    completed = {Department.BILLING: DepartmentState(status="completed")}
+    first = release.decide(
+        OPEN, Sector.ECOMMERCE, triage(ROUTINE), 1, draft(), departments=completed
+    )
+    reopened = release.decide(OPEN, Sector.ECOMMERCE, triage(ROUTINE), 1, draft(), reopened=True)
+
+    assert first.released
+    assert not reopened.released and reopened.reasons == [
+        "the inquiry was reopened: a person reads the new answer"
+    ]
+
+
+def test_the_simulators_answers_need_no_reader() -> None:
+    """What a department normally writes (the simulator's voice) is released as before."""
+    from simulator import summaries
+
+    for department in Department:
+        text = summaries.summary(department, "completed", "BIL-000001")
+        assert release.needs_a_reader(text) == [], department
 
 
 def test_an_operator_can_turn_release_by_policy_off_entirely() -> None:

@@ -401,6 +401,36 @@ def test_survey_and_reopen_are_refused_outside_follow_up() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("by", "roles", "allowed"),
+    [
+        (OWNER, StaffRoles(on_roster=True, owns_in="care"), True),
+        ("mgr.mia", MANAGER, True),
+        ("ops.otto", StaffRoles(on_roster=True, operator=True), True),
+        ("agent.gus", StaffRoles(on_roster=True, owns_in="billing"), False),
+        ("reviewer.victor", StaffRoles(on_roster=True, reviewer_roles=["compliance"]), False),
+        ("mgr.bo", StaffRoles(on_roster=True, manages=["billing"]), False),
+    ],
+)
+def test_only_the_owner_the_teams_manager_or_an_operator_reopens(
+    by: str, roles: StaffRoles, allowed: bool
+) -> None:
+    """Reopening opens new department cases and sends the customer a new resolution: staff
+    with no part in the inquiry may not."""
+    case = timed(make_case())
+    case.move_to(Stage.FOLLOW_UP, NOW)
+
+    reason = send(case, "reopen", roles, by=by, reason="not resolved")
+
+    if allowed:
+        assert reason is None and case.reopen_by == by
+    else:
+        assert reason == (
+            "only the owner, the manager of the inquiry's team or an operator may reopen it"
+        )
+        assert case.reopen_by is None
+
+
 def test_withdrawal_is_taken_once_and_not_once_communicating() -> None:
     case = at_checkpoint(make_case())
     assert send(case, "withdraw", by="agent.al", reason="customer called") is None

@@ -18,6 +18,7 @@ from tests.workflows.world import (
     MANAGER,
     MINUTE,
     OWNER,
+    REVIEWER,
     TIER2_LEAD,
     World,
     accepted,
@@ -240,7 +241,7 @@ async def test_reopen_in_follow_up_routes_again_with_new_cases_and_a_new_resolut
     [first] = world.requests
     world.answers[Department.BILLING] = accepted("BI-R1")
 
-    await handle.signal("reopen", {"by": "agent.al", "reason": "refund never arrived"})
+    await handle.signal("reopen", {"by": OWNER, "reason": "refund never arrived"})
     routing = await drive.wait_for_department(handle, Department.BILLING, "accepted")
     [reopened] = await world.actions_done("reopened", 1)
 
@@ -256,6 +257,12 @@ async def test_reopen_in_follow_up_routes_again_with_new_cases_and_a_new_resolut
         "department_result",
         {"department": "billing", "case_ref": "BI-R1", "status": "completed", "summary": "paid"},
     )
+    # The first answer did not resolve it: policy released that one, a person reads this one.
+    held = await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+    decision = held.release_by_policy
+    assert decision is not None and not decision.released
+    assert "the inquiry was reopened: a person reads the new answer" in decision.reasons
+    await handle.signal("compliance_decision", {"reviewer_id": REVIEWER, "decision": "approve"})
     outcome = await drive.outcome(handle)
 
     assert outcome.stage == Stage.CLOSED

@@ -11,7 +11,7 @@ from models.contract import Department, Stage
 from models.status import RuleHit
 from tests import support
 from tests.workflows import drive
-from tests.workflows.world import OWNER, REVIEWER, World, routine
+from tests.workflows.world import OWNER, REVIEWER, World, accepted, completed, rejected, routine
 
 APPROVE = {"reviewer_id": REVIEWER, "decision": "approve"}
 CONTRACT_ORDER = [
@@ -38,6 +38,44 @@ async def test_tier1_without_flags_is_released_by_policy_without_a_reviewer(worl
     assert [e.detail["draft_version"] for e in world.actions("compliance_policy_release")] == [1]
     assert "verify_actors" not in world.calls  # nobody decided: no action came
     assert len(world.sent("resolution")) == 1
+
+
+async def test_a_routine_draft_on_an_unsigned_result_waits_for_a_reviewer(world: World) -> None:
+    """Signed actions not required (dev mode): anyone with a Temporal client could have sent the
+    result; its text reaches the customer only once a person has read it."""
+    world.triage = routine()
+    world.answers[Department.BILLING] = accepted("B-7")
+    handle = await world.start(support.billing_only())
+    await drive.wait_for_department(handle, Department.BILLING, "accepted")
+
+    result = {"department": "billing", "case_ref": "B-7", "status": "completed", "summary": "ok"}
+    await handle.signal("department_result", result)
+    held = await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+
+    assert held.departments[Department.BILLING].unverified
+    assert held.release_by_policy is not None
+    assert held.release_by_policy.reasons == ["results taken unsigned from: billing"]
+    assert world.sent("resolution") == []
+    await handle.signal("compliance_decision", APPROVE)
+    assert (await drive.outcome(handle)).release == "reviewer"
+
+
+async def test_a_routine_draft_with_a_link_or_a_refused_case_waits_for_a_reviewer(
+    world: World,
+) -> None:
+    world.triage = routine()
+    for n, (answer, reason) in enumerate(
+        [
+            (completed("Claim it at http://refunds.example/x"), "the draft holds a link"),
+            (rejected(Department.BILLING), "no completed result from: billing"),
+        ]
+    ):
+        world.answers[Department.BILLING] = answer
+        handle = await world.start(support.billing_only(f"INQ-{n}"))
+        held = await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
+        assert held.release_by_policy is not None
+        assert held.release_by_policy.reasons == [reason]
+    assert world.sent("resolution") == []
 
 
 async def test_with_release_by_policy_off_even_a_routine_draft_waits_for_a_reviewer(

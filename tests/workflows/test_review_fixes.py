@@ -196,7 +196,7 @@ async def test_after_reopen_a_result_with_the_first_rounds_case_ref_is_refused(
     first_ref = "BILLING-1"  # the world's completed answer for billing
     world.answers[Department.BILLING] = failing(Department.BILLING)  # round 2: no answer yet
 
-    await handle.signal("reopen", {"by": AGENT, "reason": "refund never arrived"})
+    await handle.signal("reopen", {"by": OWNER, "reason": "refund never arrived"})
     await drive.wait_for_stage(handle, Stage.ROUTING)
     await world._until(lambda: len(world.requests) >= 2, lambda: world.requests)
     await handle.signal(
