@@ -199,10 +199,9 @@ def reopen(case: Case, signal: Reopen, check: ActorCheck, now: datetime) -> str 
         return ON_ROSTER
     if case.stage != Stage.FOLLOW_UP:
         return "inquiry can only be reopened during follow-up"
-    # Reopening opens new department cases and sends a new resolution: the inquiry's owner
-    # decides it, or whoever could reassign it.
-    if not (signal.by == case.owner or check.roles.operator or case.team in check.roles.manages):
-        return "only the owner, the manager of the inquiry's team or an operator may reopen it"
+    # Reopening opens new department cases and sends a new resolution.
+    if not in_charge(case, signal.by, check):
+        return f"only {IN_CHARGE} may reopen it"
     if case.reopen_by is not None:
         return "inquiry is already being reopened"
     case.reopen_by = signal.by
@@ -227,6 +226,8 @@ def withdraw(case: Case, signal: Withdraw, check: ActorCheck, now: datetime) -> 
         return ON_ROSTER
     if case.stage not in OPEN_FOR_WITHDRAWAL or case.withdrawn:
         return "inquiry can no longer be withdrawn"
+    if not in_charge(case, signal.by, check):
+        return f"only {IN_CHARGE} may withdraw it"
     case.withdrawn = True
     case.record(now, signal.by, "withdrawal_requested", {"reason": signal.reason})
     return None
@@ -240,6 +241,14 @@ def add_note(case: Case, signal: AddNote, check: ActorCheck, now: datetime) -> s
         case.sentiment_notes += 1
     case.record(now, signal.author_id, "note_added", {"kind": signal.kind, "text": signal.text})
     return None
+
+
+IN_CHARGE = "the owner, the manager of the inquiry's team or an operator"
+
+
+def in_charge(case: Case, actor: str, check: ActorCheck) -> bool:
+    """Who may change an inquiry's course (end it, reopen it): whoever answers for it."""
+    return actor == case.owner or check.roles.operator or case.team in check.roles.manages
 
 
 def actor_of(payload: Any) -> str | None:

@@ -158,7 +158,7 @@ async def test_retention_purges_only_inquiries_closed_longer_ago_than_the_settin
                 )  # fmt: skip
             handle = client.get_workflow_handle(workflow_id_for(closed["inquiry_id"]))
             await status_when(handle, lambda s: s.stage == "awaiting_compliance")
-            await handle.signal("withdraw", {"by": "agent.ana", "reason": "customer asked"})
+            await handle.signal("withdraw", {"by": "operator.oona", "reason": "customer asked"})
             await handle.result()  # closed and documented: the store knows when
 
             monkeypatch.setenv("INQUIRY_RETENTION", "P1D")
@@ -167,7 +167,7 @@ async def test_retention_purges_only_inquiries_closed_longer_ago_than_the_settin
             purged = await purge(client)
             again = await purge(client)
             await client.get_workflow_handle(workflow_id_for(still_open["inquiry_id"])).signal(
-                "withdraw", {"by": "agent.ana", "reason": "test finished"}
+                "withdraw", {"by": "operator.oona", "reason": "test finished"}
             )
 
     assert kept["inquiries"] == []

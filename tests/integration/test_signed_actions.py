@@ -187,7 +187,7 @@ async def test_a_signed_approval_cannot_be_replayed(stack: Stack, signed: str) -
     assert status.unverified_actions == []
     for h, inquiry in ((handle, first), (other_handle, other)):
         fresh = signed_payload(
-            issuer, "withdraw", inquiry["inquiry_id"], {"by": "agent.ana", "reason": "done"}
+            issuer, "withdraw", inquiry["inquiry_id"], {"by": "operator.oona", "reason": "done"}
         )
         assert (await update(stack, h.id, "withdraw", fresh))["accepted"] is True
         assert (await h.result()).stage == "withdrawn"
@@ -295,6 +295,6 @@ async def test_a_reset_history_cannot_spend_an_assertion_again(stack: Stack, sig
     status = await status_when(rewound, lambda s: len(s.refused_signals) >= 1)
     assert status.compliance == [] and status.stage == "awaiting_compliance"
     done = signed_payload(
-        dev_issuer(), "withdraw", payload["inquiry_id"], {"by": "agent.ana", "reason": "done"}
+        dev_issuer(), "withdraw", payload["inquiry_id"], {"by": "operator.oona", "reason": "done"}
     )
     assert (await update(stack, handle.id, "withdraw", done))["accepted"] is True

@@ -85,7 +85,7 @@ async def policy_release(env: WorkflowEnvironment, world: World, inquiry_id: str
 async def withdraw(env: WorkflowEnvironment, world: World, inquiry_id: str) -> drive.Handle:
     handle = await world.start(support.intake(inquiry_id))
     await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
-    await handle.signal("withdraw", {"by": "agent.al", "reason": "customer withdrew"})
+    await handle.signal("withdraw", {"by": OWNER, "reason": "customer withdrew"})
     return handle
 
 
@@ -202,7 +202,7 @@ async def continued(env: WorkflowEnvironment, world: World, inquiry_id: str) -> 
     await drive.wait_for(handle, lambda s: s.notes > 0, "the resumed run")
     await handle.signal("compliance_decision", APPROVE)
     await drive.wait_for_stage(handle, Stage.FOLLOW_UP)
-    await handle.signal("withdraw", {"by": "agent.al", "reason": "customer withdrew"})
+    await handle.signal("withdraw", {"by": OWNER, "reason": "customer withdrew"})
     return handle
 
 

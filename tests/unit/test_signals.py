@@ -412,23 +412,25 @@ def test_survey_and_reopen_are_refused_outside_follow_up() -> None:
         ("mgr.bo", StaffRoles(on_roster=True, manages=["billing"]), False),
     ],
 )
-def test_only_the_owner_the_teams_manager_or_an_operator_reopens(
+def test_only_the_owner_the_teams_manager_or_an_operator_reopens_or_withdraws(
     by: str, roles: StaffRoles, allowed: bool
 ) -> None:
-    """Reopening opens new department cases and sends the customer a new resolution: staff
-    with no part in the inquiry may not."""
+    """Reopening opens new department cases and sends the customer a new resolution; a
+    withdrawal ends the inquiry unanswered: staff with no part in the inquiry may do neither."""
     case = timed(make_case())
     case.move_to(Stage.FOLLOW_UP, NOW)
+    open_case = at_checkpoint(make_case())
 
-    reason = send(case, "reopen", roles, by=by, reason="not resolved")
+    reopening = send(case, "reopen", roles, by=by, reason="not resolved")
+    withdrawing = send(open_case, "withdraw", roles, by=by, reason="asked")
 
     if allowed:
-        assert reason is None and case.reopen_by == by
+        assert reopening is None and case.reopen_by == by
+        assert withdrawing is None and open_case.withdrawn
     else:
-        assert reason == (
-            "only the owner, the manager of the inquiry's team or an operator may reopen it"
-        )
-        assert case.reopen_by is None
+        who = "the owner, the manager of the inquiry's team or an operator"
+        assert reopening == f"only {who} may reopen it" and case.reopen_by is None
+        assert withdrawing == f"only {who} may withdraw it" and not open_case.withdrawn
 
 
 def test_withdrawal_is_taken_once_and_not_once_communicating() -> None:

@@ -25,7 +25,8 @@ async def wind_down(handle: WorkflowHandle[Any, Any]) -> None:
     """
     if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
         return
-    await handle.signal("withdraw", {"by": "test-teardown", "reason": "test finished"})
+    # ops.oli: the test world's operator (tests/workflows/world.py), who may end any inquiry
+    await handle.signal("withdraw", {"by": "ops.oli", "reason": "test finished"})
     try:
         await asyncio.wait_for(handle.result(), 10)
     except (TimeoutError, WorkflowFailureError):

@@ -31,7 +31,7 @@ REMINDER = timedelta(hours=72)
 WINDOW = timedelta(days=7)
 RECOVERY = timedelta(days=2)
 POOR = {"csat": 1, "comment": "nobody listened"}
-WITHDRAW = {"by": "agent.al", "reason": "customer asked us to stop"}
+WITHDRAW = {"by": OWNER, "reason": "customer asked us to stop"}
 
 
 async def communicated(world: World) -> tuple[drive.Handle, datetime]:

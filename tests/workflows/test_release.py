@@ -165,11 +165,11 @@ async def test_withdrawal_while_awaiting_compliance_ends_without_a_resolution(
     handle = await world.start(support.intake())
     await drive.wait_for_stage(handle, Stage.AWAITING_COMPLIANCE)
 
-    await handle.signal("withdraw", {"by": "agent.al", "reason": "customer called to withdraw"})
+    await handle.signal("withdraw", {"by": OWNER, "reason": "customer called to withdraw"})
     outcome = await drive.outcome(handle)
 
     assert outcome.stage == Stage.WITHDRAWN
     assert outcome.resolution_ref is None
     assert world.sent("resolution") == []
-    assert [e.actor for e in world.actions("withdrawal_requested")] == ["agent.al"]
+    assert [e.actor for e in world.actions("withdrawal_requested")] == [OWNER]
     assert world.actions("stage_changed")[-1].detail["to"] == "withdrawn"

@@ -33,7 +33,7 @@ from tests.workflows.world import (
 
 H = timedelta(hours=1)
 DELAY = timedelta(hours=24)  # the world's survey_delay
-WITHDRAW = {"by": AGENT, "reason": "customer asked us to stop"}
+WITHDRAW = {"by": OPERATOR, "reason": "customer asked us to stop"}
 POOR = {"csat": 1, "comment": "nobody listened"}
 
 
