@@ -180,6 +180,14 @@ ECOMMERCE = [
         "I'm pregnant and the dress from order 7781 no longer fits, exchange please",
         False,
     ),
+    # The fourth outside tester's refunds released by policy: health, criminal record, gender
+    # identity, sexual orientation, religion (special category data, GDPR arts. 9 and 10).
+    ("Refund", "Refund the naloxone kit from order 51 please, the pharmacy gave me one.", False),
+    ("Return", "Returning the ostomy bags from order 77, wrong size. Refund please.", False),
+    ("Refund", "Refund the breathalyser my probation officer required, order 61.", False),
+    ("Refund", "I'm trans, please refund order 12 and don't post anything to my home.", False),
+    ("Refund", "I'm gay, please refund order 80 and use plain packaging next time.", False),
+    ("Refund", "I converted to Islam, please refund the wine in order 33.", False),
 ]
 HEALTHCARE = [
     ("Parking", "Is the multi-storey car park free after 6pm?", False),
