@@ -11,7 +11,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.contract import ComplianceFlag, Department, InquiryIntake, Sector, Stage, Urgency
+from models.contract import (
+    CASE_REF_MAX_CHARS,
+    SUMMARY_MAX_CHARS,
+    ComplianceFlag,
+    Department,
+    InquiryIntake,
+    Sector,
+    Stage,
+    Urgency,
+)
 from models.status import RuleHit
 
 
@@ -179,9 +188,11 @@ class DepartmentRequest(Model):
 
 
 class DepartmentAnswer(Model):
-    case_ref: str
+    """A department's HTTP answer, held to the bounds of a department_result signal."""
+
+    case_ref: str = Field(min_length=1, max_length=CASE_REF_MAX_CHARS)
     status: Literal["completed", "accepted"]
-    summary: str | None = None
+    summary: str | None = Field(default=None, max_length=SUMMARY_MAX_CHARS)
 
 
 # --- the store: registry, audit trail, read model, outbox -------------------------------------

@@ -182,6 +182,11 @@ class Policy(Inbound):
 
 # How far `received_at` may be ahead of the clock that takes the inquiry in (clocks drift): an
 # intake received in the future would start its SLA clocks there, and they would never run out.
+# A department's finding, by signal or in its HTTP answer: the same bound for both, well under
+# Temporal's 2 MiB payload limit (an answer over it would fail its activity for ever).
+SUMMARY_MAX_CHARS = 20000
+CASE_REF_MAX_CHARS = 128
+
 RECEIVED_AT_SKEW = timedelta(minutes=5)
 FUTURE_RECEIVED_AT = "received_at: later than the inquiry was taken in"
 
@@ -236,9 +241,9 @@ class ComplianceDecision(Acting):
 
 class DepartmentResult(Acting):
     department: Department
-    case_ref: Annotated[str, Field(min_length=1, max_length=128)]
+    case_ref: Annotated[str, Field(min_length=1, max_length=CASE_REF_MAX_CHARS)]
     status: Literal["completed", "failed", "needs_info"]
-    summary: str | None = Field(default=None, max_length=20000)
+    summary: str | None = Field(default=None, max_length=SUMMARY_MAX_CHARS)
 
 
 class ReviseResponse(Acting):

@@ -236,8 +236,21 @@ async def test_other_client_errors_are_permanent_rejections(
         json.dumps({"case_ref": "BIL-1", "status": ECHOED}).encode(),
         json.dumps({"case_ref": "BIL-1", "status": "completed"}).encode(),
         json.dumps([ECHOED]).encode(),
+        # 3 MB would pass Temporal's 2 MiB payload limit: the activity would fail for ever
+        json.dumps(
+            {"case_ref": "BIL-1", "status": "completed", "summary": "x" * 3_000_000}
+        ).encode(),
+        json.dumps({"case_ref": "B" * 129, "status": "accepted"}).encode(),
     ],
-    ids=["not-json", "no-case-ref", "unknown-status", "completed-without-summary", "not-object"],
+    ids=[
+        "not-json",
+        "no-case-ref",
+        "unknown-status",
+        "completed-without-summary",
+        "not-object",
+        "summary-too-long",
+        "case-ref-too-long",
+    ],
 )
 async def test_a_success_outside_the_contract_is_a_permanent_protocol_error(
     settings: Settings, content: bytes
