@@ -184,11 +184,8 @@ def test_approval_of_an_earlier_draft_does_not_count_for_the_revision() -> None:
     assert checkpoint.verdict(case, 2) == "approved"
 
 
-def test_an_approval_accepted_unsigned_stops_counting_once_signed_actions_are_required() -> None:
-    """A reviewer approved while the worker still accepted unsigned actions; then the worker
-    requires signed ones. Four eyes must now be two signed approvals."""
-    four_eyes = POLICY.model_copy(update={"approvals_required": {"1": 1, "2": 1, "3": 2}})
-    case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",), policy=four_eyes))
+def lena_approves_unsigned(case: Case) -> None:
+    """rev.lena approves while the worker still accepts unsigned actions."""
     roles = StaffRoles(
         on_roster=True,
         reviewer_roles=list(REVIEWERS["rev.lena"].roles),
@@ -198,6 +195,14 @@ def test_an_approval_accepted_unsigned_stops_counting_once_signed_actions_are_re
     acting.checked(case, unsigned)
     lena = ComplianceDecision(reviewer_id="rev.lena", decision="approve")
     assert signals.compliance_decision(case, lena, unsigned, NOW) is None
+
+
+def test_an_approval_accepted_unsigned_stops_counting_once_signed_actions_are_required() -> None:
+    """A reviewer approved while the worker still accepted unsigned actions; then the worker
+    requires signed ones. Four eyes must now be two signed approvals."""
+    four_eyes = POLICY.model_copy(update={"approvals_required": {"1": 1, "2": 1, "3": 2}})
+    case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",), policy=four_eyes))
+    lena_approves_unsigned(case)
     assert case.reviews[-1].verified is False
 
     acting.checked(case, ActorCheck(verified=True, signed_required=True))
@@ -227,15 +232,7 @@ def test_a_check_the_workflow_made_itself_does_not_make_unsigned_approvals_count
     call) and the workflow refuses its actions with a check of its own. That check knows
     nothing of the worker's mode: the unsigned approval must still not count."""
     case = at_checkpoint(make_case(tier=3, flags=("LITIGATION",)))
-    roles = StaffRoles(
-        on_roster=True,
-        reviewer_roles=list(REVIEWERS["rev.lena"].roles),
-        review_sectors=[case.intake.sector],
-    )
-    unsigned = ActorCheck(verified=False, signed_required=False, roles=roles)
-    acting.checked(case, unsigned)
-    lena = ComplianceDecision(reviewer_id="rev.lena", decision="approve")
-    assert signals.compliance_decision(case, lena, unsigned, NOW) is None
+    lena_approves_unsigned(case)
     acting.checked(case, ActorCheck(verified=True, signed_required=True))
     assert checkpoint.verdict(case, 1) is None
 
