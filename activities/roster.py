@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -35,7 +35,23 @@ from models.activities import (
 )
 from models.contract import Department, Sector
 
-StaffId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9._-]*$", max_length=128)]
+# The actors the audit trail writes for the system itself (workflows/policies.py SYSTEM, INTAKE;
+# "customer" for survey answers, "temporal" for a refused cancellation). A person named so would
+# pass for the system: a draft by "system" is the system's own, and may be released by policy.
+RESERVED_IDS = frozenset({"system", "intake", "customer", "temporal"})
+
+
+def _not_reserved(staff_id: str) -> str:
+    if staff_id in RESERVED_IDS:
+        raise ValueError("is reserved for the system's own actions")
+    return staff_id
+
+
+StaffId = Annotated[
+    str,
+    Field(pattern=r"^[a-z][a-z0-9._-]*$", max_length=128),
+    AfterValidator(_not_reserved),
+]
 TeamId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
 Role = Literal["compliance_reviewer", "senior_reviewer", "legal_reviewer"]
 OwnerLoad = Callable[[list[str]], Awaitable[dict[str, int]]]

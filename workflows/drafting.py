@@ -7,21 +7,44 @@ on their arguments.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from models.contract import ComplianceFlag, Department
 from models.status import DepartmentState
 
 # Identifiers that must never appear in a customer reply, whoever wrote it. Digits may be
-# grouped by spaces, dots or any dash ("123 45 6789", "4111.1111.1111.1111", "123–45–6789").
-_SEP = r"[ .\-\u2010-\u2015\u2212]"  # a space, a dot, a hyphen or any dash
-IDENTIFIER_PATTERNS: dict[str, re.Pattern[str]] = {
-    "social security number": re.compile(
-        rf"\b\d{{3}}{_SEP}\d{{2}}{_SEP}\d{{4}}\b|\b(?:ssn|social security)\D{{0,24}}\d{{9}}\b",
-        re.IGNORECASE,
-    ),
-    "medical record number": re.compile(r"\bMRN[\s:#-]*\d{4,}\b", re.IGNORECASE),
-    "payment card number": re.compile(rf"\b(?:\d{_SEP}?){{12,18}}\d\b"),
+# grouped by a space (also a non-breaking one), a dot or any dash: "123 45 6789", "123–45–6789",
+# "4111.1111.1111.1111"; an SSN uses one separator throughout, and a card number must pass the
+# Luhn check (so a list of amounts, dates or order numbers is not taken for one).
+_SEP = r"[ \u00a0.\-\u2010-\u2015\u2212]"
+_SSN = re.compile(
+    rf"(?<![\d.,])\d{{3}}({_SEP})\d{{2}}\1\d{{4}}(?![\d,]|\.\d)"
+    r"|\b(?:ssn|social security)\D{0,24}\d{9}\b",
+    re.IGNORECASE,
+)
+_MRN = re.compile(r"\bMRN[\s:#-]*\d{4,}\b", re.IGNORECASE)
+# 13 to 19 digits in a run, or in groups of 4 to 6 with one separator throughout ("3782 822463
+# 10005"); the digits are counted and checked in _card.
+_CARD = re.compile(
+    rf"(?<![\d.,])(?:\d{{13,19}}|\d{{4,6}}({_SEP})\d{{4,6}}(?:\1\d{{1,6}}){{1,3}})(?![\d,]|\.\d)"
+)
+
+
+def _card(candidate: str) -> bool:
+    """13 to 19 digits that pass the Luhn check."""
+    digits = [int(c) for c in candidate if c.isdigit()]
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = sum(
+        d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(reversed(digits))
+    )
+    return total % 10 == 0
+
+
+IDENTIFIERS: dict[str, Callable[[str], bool]] = {
+    "social security number": lambda text: _SSN.search(text) is not None,
+    "medical record number": lambda text: _MRN.search(text) is not None,
+    "payment card number": lambda text: any(_card(m.group()) for m in _CARD.finditer(text)),
 }
 PRIVILEGE_MARKERS = re.compile(r"privileged\s*(?:&|and)\s*confidential|attorney[- ]client", re.I)
 # A privileged finding leaks if any run of this many words from it reaches the reply.
@@ -66,11 +89,7 @@ def check_draft(
     flags: list[ComplianceFlag],
 ) -> list[str]:
     """The automated checks; each failure names the rule broken, never the offending text."""
-    failures = [
-        f"contains a {name}"
-        for name, pattern in IDENTIFIER_PATTERNS.items()
-        if pattern.search(text)
-    ]
+    failures = [f"contains a {name}" for name, found in IDENTIFIERS.items() if found(text)]
     legal = departments.get(Department.LEGAL)
     if is_privileged(departments, flags) and (
         PRIVILEGE_MARKERS.search(text) or _quotes(text, legal)

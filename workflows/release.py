@@ -10,9 +10,9 @@ not, so the status and the audit trail say why a draft was or was not released:
 - every department routed to has completed (a draft saying a team is "still working" on a case
   it refused, failed or let run overdue is not an answer);
 - what the departments wrote into it is plain, proven text: every result came from the department
-  itself (not an unsigned `department_result`), and the draft holds no link, markup, e-mail
-  address or mention of card, bank or login details (a department's text is not trusted to
-  speak to the customer alone: a person reads such a draft);
+  itself (not an unsigned `department_result`), and the draft holds nothing NEEDS_A_READER finds
+  (a link, markup, an address, talk of card, bank or login details): a department's text is not
+  trusted to speak to the customer alone;
 - the inquiry has not been reopened (the first answer did not resolve it: a person reads the next).
 
 Pure: the workflow calls it at the checkpoint; the triage report calls it for the corpus.
@@ -21,6 +21,7 @@ Pure: the workflow calls it at the checkpoint; the triage report calls it for th
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 from models.activities import TriageResult
@@ -29,27 +30,32 @@ from models.policy import ReleasePolicy
 from models.status import DepartmentState, Draft, ReleaseDecision
 from workflows.policies import SYSTEM
 
-# What a person must read before it reaches a customer, whoever wrote it into the draft.
+# What a person must read before it reaches a customer, whoever wrote it into the draft. Broad
+# on purpose, and linear (this runs in workflow code, on up to 20 000 characters a department):
+# any letter, dot, letter is a domain in every script ("evil.shop", "exаmple.com", "evil．com",
+# and "e.g." too: a person reads it), and any of < > [ ] @ :// or an entity (&lt;) is markup, a
+# link or an address. The credential words are a backstop: no list of them can be complete.
 NEEDS_A_READER: dict[str, re.Pattern[str]] = {
-    "a link": re.compile(
-        r"(?:https?|ftp)://|\bwww\.|\b[a-z0-9-]+\.(?:com|net|org|io|ly|me|info|biz|xyz|link"
-        r"|app|click|top|site|online|ru|cn|co|uk)(?:/|\b)",
-        re.IGNORECASE,
-    ),
-    "markup": re.compile(r"<\s*/?\s*[a-z!][^>]*>|\[[^\]]+\]\([^)]+\)|&[a-z]+;", re.IGNORECASE),
-    "an e-mail address": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    "a link": re.compile(r"://|[^\W\d_][.\u3002\uff0e\uff61][^\W\d_]"),
+    "markup or an address": re.compile(r"[<>\[\]@]|&#?\w{1,10};"),
     "a mention of card, bank or login details": re.compile(
         r"card\s*(?:number|no\b|details)|\bcvv2?\b|\bcvc\b|security code|\bpin\b|pass(?:word|code)"
-        r"|log\s*-?in details|bank details|account number|sort code|routing number"
-        r"|one[- ]time (?:code|password)|\botp\b|verification code",
+        r"|log\s*-?in|credentials|bank details|account number|sort code|routing number|\biban\b"
+        r"|payment (?:details|information|info)|one[- ]time (?:code|password)|\botp\b"
+        r"|verification code",
         re.IGNORECASE,
     ),
 }
 
 
 def needs_a_reader(text: str) -> list[str]:
-    """What in a draft a person must read before it goes out: never the text itself."""
-    return [name for name, pattern in NEEDS_A_READER.items() if pattern.search(text)]
+    """What in a draft a person must read before it goes out: never the text itself. Read as a
+    person sees it: compatibility forms folded ("ｗｗｗ", "evil．com") and invisible format
+    characters dropped ("pass\u200bword")."""
+    seen = "".join(
+        ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) != "Cf"
+    )
+    return [name for name, pattern in NEEDS_A_READER.items() if pattern.search(seen)]
 
 
 def decide(

@@ -86,6 +86,7 @@ def test_privileged_legal_finding_is_not_quoted_in_the_composed_draft(
         ("Refund issued; SSN on file 123456789.", "contains a social security number"),
         ("SSN on file 123\u201345\u20136789.", "contains a social security number"),
         ("Refund to card 4111.1111.1111.1111 completed.", "contains a payment card number"),
+        ("Amex 3782 822463 10005 refunded.", "contains a payment card number"),
     ],
 )
 def test_identifiers_fail_the_check_which_names_the_rule_not_the_value(
@@ -127,3 +128,18 @@ def test_an_ordinary_reply_passes_every_check() -> None:
     legal = {Department.LEGAL: done(PRIVILEGED)}
 
     assert check_draft(ORDINARY, legal, [ComplianceFlag.PRIVILEGE, ComplianceFlag.HIPAA]) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Refunds of 10.00 20.00 30.00 40.00 were issued.",
+        "Covering 2024-05-01 2024-05-31 and 01.05.2024 31.05.2024.",
+        "Item EAN 4006381333931, orders 123456 234567 345678.",
+        "Call us on 0044 20 7946 0958; EUR 199.99 2024 fee.",
+        "A card 4111 1111 1111 1112 fails the Luhn check.",
+    ],
+)
+def test_amounts_dates_and_order_numbers_are_not_taken_for_identifiers(text: str) -> None:
+    """A failed check sends even a reviewed draft back to its owner: ordinary numbers pass."""
+    assert check_draft(text, {}, []) == []

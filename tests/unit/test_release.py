@@ -235,13 +235,16 @@ def test_a_sentiment_noted_by_staff_keeps_the_draft_for_a_reviewer() -> None:
     [
         ('<a href="http://evil.example/refund">Claim your refund</a>', "a link, markup"),
         ("Visit www.refund-now.example to get your money", "a link"),
-        ("Go to refunds-desk.com/claim", "a link"),
+        ("Go to refunds-desk.shop/claim", "a link"),
+        ("Claim it at ex\u0430mple.com", "a link"),  # a Cyrillic a
+        ("Claim it at evil\uff0ecom", "a link"),  # a full-width dot
         ("Refunded. <script>alert(1)</script>", "markup"),
         ("[Claim here](refund)", "markup"),
-        ("Write to refunds@shop-help.example for the rest", "an e-mail address"),
+        ("Write to refunds at help@shop-help for the rest", "markup or an address"),
         ("Please reply with your full card number and CVV", "a mention of card, bank or login"),
-        ("Confirm your password to receive it", "a mention of card, bank or login"),
+        ("Confirm your pass\u200bword to receive it", "a mention of card, bank or login"),
         ("Send us your sort code and account number", "a mention of card, bank or login"),
+        ("Re-enter your payment information to be refunded", "a mention of card, bank or login"),
     ],
 )
 def test_a_draft_with_links_markup_addresses_or_credential_talk_is_read_by_a_person(

@@ -143,6 +143,20 @@ def test_roster_with_personal_data_as_an_id_is_refused_naming_the_team(tmp_path:
     assert "example.org" not in str(caught.value)
 
 
+@pytest.mark.parametrize("reserved", ["system", "customer", "intake", "temporal"])
+def test_roster_naming_someone_as_the_system_is_refused(tmp_path: Path, reserved: str) -> None:
+    """A person named "system" would pass for the system itself: their revision would read as
+    the system's own draft, which policy may release unreviewed."""
+    path = tmp_path / "roster.toml"
+    path.write_text(ROSTER_PATH.read_text().replace('"agent.ben"', f'"{reserved}"'))
+
+    with pytest.raises(ConfigError) as caught:
+        load_roster(path)
+
+    assert "team 'billing': members.1" in str(caught.value)
+    assert "reserved" in str(caught.value)
+
+
 async def test_roster_edited_on_disk_applies_to_the_next_assignment(tmp_path: Path) -> None:
     path = tmp_path / "roster.toml"
     shutil.copy(ROSTER_PATH, path)
