@@ -123,12 +123,16 @@ def department_result(
         now,
     )
     if case.policy is not None:
-        # Time spent waiting on the customer does not count against us.
         if signal.status == "needs_info":
-            case.needs_info_rounds += 1
-            case.sla.pause(CUSTOMER_PAUSES, now, case.policy)
-            what = f"{signal.department.value} needs more information from the customer"
-            case.requests.append(OwnerNotice(actor=actor, text=what))
+            if state.status != "needs_info":  # asked again while waiting: told once
+                case.needs_info_rounds += 1
+                what = f"{signal.department.value} needs more information from the customer"
+                case.requests.append(OwnerNotice(actor=actor, text=what))
+            # Time spent waiting on the customer does not count against us, when the
+            # department itself says so: an unsigned result (anyone's, in development mode)
+            # never stops the clocks.
+            if check.verified:
+                case.sla.pause(CUSTOMER_PAUSES, now, case.policy)
         elif not case.waiting_on_customer():
             case.sla.resume(CUSTOMER_PAUSES, now)
     return None

@@ -359,6 +359,25 @@ def test_needs_info_pauses_the_customer_clocks_until_the_next_result() -> None:
     assert case.needs_info_rounds == 1
 
 
+def test_an_unsigned_needs_info_stops_no_clock_and_a_repeat_tells_the_owner_once() -> None:
+    """In development mode anyone with a Temporal client can send a department_result: an
+    unsigned needs_info is recorded and the owner told, but the SLA clocks run on (a forged one
+    paused them for good); asked again while waiting, the owner is not told again."""
+    case = timed(routing(make_case(), clinical=DepartmentState(status="accepted", case_ref="C-1")))
+    assert case.policy is not None
+    payload = SIGNAL_PAYLOADS["department_result"].model_validate(
+        result("clinical", "C-1", "needs_info")
+    )
+
+    for _ in range(3):
+        assert RULES["department_result"](case, payload, ActorCheck(), NOW) is None
+
+    assert {d.state for d in case.sla.deadlines(NOW, case.policy)} == {"running"}
+    assert case.departments[Department.CLINICAL].unverified
+    assert [request.kind for request in case.requests] == ["notify"]
+    assert case.needs_info_rounds == 1
+
+
 def test_first_contact_resolution_needs_a_quiet_resolved_run() -> None:
     case = timed(make_case())
     assert views.first_contact_resolution(case) is False  # nothing communicated yet

@@ -44,6 +44,7 @@ async def test_a_routine_draft_on_an_unsigned_result_waits_for_a_reviewer(world:
     """Signed actions not required (dev mode): anyone with a Temporal client could have sent the
     result; its text reaches the customer only once a person has read it."""
     world.triage = routine()
+    world.departments_sign = False
     world.answers[Department.BILLING] = accepted("B-7")
     handle = await world.start(support.billing_only())
     await drive.wait_for_department(handle, Department.BILLING, "accepted")

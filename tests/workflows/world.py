@@ -210,6 +210,7 @@ class World:
     # message kinds the customer's channel refuses for good (a non-retryable error)
     customer_refuses: set[str] = field(default_factory=set)
     staff_refused: set[str] = field(default_factory=set)  # staff inboxes that refuse for good
+    departments_sign: bool = True  # False: department results come unsigned (anyone's)
     refused_deliveries: int = 0
     # set to n: each owner notice is held until n have been asked for, so they overlap
     owner_notices_together: int = 0
@@ -378,7 +379,10 @@ class World:
             )
 
         def check(request: VerifyActorInput) -> ActorCheck:
-            if request.action in ("department_result", "survey_response"):
+            if request.action == "department_result":
+                # signed by the department's token, as the simulator signs its own
+                return ActorCheck(verified=world.departments_sign)
+            if request.action == "survey_response":
                 return ActorCheck()
             actor = request.actor
             roles = StaffRoles(
